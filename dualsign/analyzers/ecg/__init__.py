@@ -1,0 +1,1 @@
+"""ECG analyzer package (the analyzer class is exported here once built)."""
