@@ -1,0 +1,152 @@
+"""Analysis off the request path. The database is the queue's source of truth: an exam in 'queued'
+is waiting, 'analyzing' is taken. Results are written in one transaction with the status change, so a
+crash mid-analysis leaves nothing half-written and the exam is simply queued again on restart."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import traceback
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dualsign.analyzers.base import AnalysisResult, Analyzer, AnalyzerError
+from dualsign.analyzers.models import AnalysisRun
+from dualsign.analyzers.registry import NoAnalyzer, analyzer_for_modality
+from dualsign.audit import service as audit
+from dualsign.db import Database, utcnow
+from dualsign.exams import service as exams
+from dualsign.exams.lifecycle import ExamStatus
+from dualsign.exams.models import Exam
+from dualsign.exams.store import FileStore
+from dualsign.reports import service as reports
+from dualsign.review import service as review
+from dualsign.signing.keys import KeyPair
+
+log = logging.getLogger(__name__)
+
+
+def readable_inputs(analyzer: Analyzer, paths: list[Path]) -> list[Path]:
+    return [p for p in paths if analyzer.can_read(p)]
+
+
+def queue_received(session: Session, exam: Exam) -> None:
+    """Intake check after upload: queue the exam, or fail QC at once when no file is a readable input."""
+    try:
+        analyzer = analyzer_for_modality(exam.modality)
+    except NoAnalyzer as exc:
+        exam.last_error = str(exc)
+        exams.transition(session, exam, ExamStatus.QUEUED, reason="waiting for an analyzer")
+        return
+    names = [Path(f.filename) for f in exam.files]
+    if not readable_inputs(analyzer, names):
+        reason = (f"none of the uploaded files ({', '.join(f.filename for f in exam.files)}) is a "
+                  f"{exam.modality} input the {analyzer.card.name} analyzer can read")
+        exam.qc_reasons = [reason]
+        exams.transition(session, exam, ExamStatus.QC_FAILED, reason=reason)
+        return
+    exams.transition(session, exam, ExamStatus.QUEUED)
+
+
+def recover_interrupted(db: Database) -> list[int]:
+    """Exams left in 'analyzing' by a worker that died are queued again; their runs marked abandoned."""
+    with db.session() as session:
+        stuck = list(session.scalars(select(Exam).where(Exam.status == ExamStatus.ANALYZING)))
+        for exam in stuck:
+            for run in session.scalars(select(AnalysisRun).where(AnalysisRun.exam_id == exam.id,
+                                                                 AnalysisRun.outcome == "running")):
+                run.outcome = "abandoned"
+                run.ended_at = utcnow()
+                run.error = "the worker stopped during this analysis"
+            exams.transition(session, exam, ExamStatus.QUEUED, reason="requeued after a worker restart")
+            audit.record(session, audit.SYSTEM, "update", "exam", exam.id,
+                         detail={"requeued": True, "reason": "worker restart"})
+        return [e.id for e in stuck]
+
+
+def queued_exam_ids(db: Database, limit: int = 100) -> list[int]:
+    with db.session() as session:
+        return list(session.scalars(select(Exam.id).where(Exam.status == ExamStatus.QUEUED)
+                                    .order_by(Exam.received_at, Exam.id).limit(limit)))
+
+
+def retry(session: Session, exam: Exam, actor: audit.Actor) -> None:
+    if exam.status != ExamStatus.ANALYSIS_FAILED:
+        raise ValueError(f"exam {exam.accession} is '{exam.status}': only a failed analysis can be retried")
+    exams.transition(session, exam, ExamStatus.QUEUED, actor_id=actor.user_id, reason="retry")
+    audit.record(session, actor, "update", "exam", exam.id, detail={"retry": True})
+
+
+def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: int) -> str | None:
+    """Claim and analyse one queued exam. Returns its new status, or None if it was not ours to take."""
+    with db.session() as session:
+        if not exams.claim_for_analysis(session, exam_id):
+            return None
+        exam = session.get(Exam, exam_id)
+        assert exam is not None
+        try:
+            analyzer = analyzer_for_modality(exam.modality)
+        except NoAnalyzer as exc:
+            exam.last_error = str(exc)
+            exams.transition(session, exam, ExamStatus.ANALYSIS_FAILED, reason=str(exc))
+            return ExamStatus.ANALYSIS_FAILED
+        card = analyzer.card
+        run = AnalysisRun(exam_id=exam.id, analyzer=card.name, model_version=card.version,
+                          weights_sha256=card.weights_sha256, model_card=card.to_dict())
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    result: AnalysisResult | None = None
+    unreadable: str | None = None
+    failure: str | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"exam-{exam_id}-") as tmp:
+            with db.session() as session:
+                exam = session.get(Exam, exam_id)
+                assert exam is not None
+                paths = exams.materialise(store, exam, Path(tmp))
+            result = analyzer.analyze(readable_inputs(analyzer, paths) or paths)
+    except AnalyzerError as exc:
+        unreadable = str(exc)
+    except Exception as exc:  # a bug or resource problem: recorded, retryable, never silent
+        failure = f"{type(exc).__name__}: {exc}"
+        log.error("analysis of exam %s failed:\n%s", exam_id, traceback.format_exc())
+    return _finish(db, service_key, exam_id, run_id, result, unreadable, failure)
+
+
+def _finish(db: Database, service_key: KeyPair, exam_id: int, run_id: int, result: AnalysisResult | None,
+            unreadable: str | None, failure: str | None) -> str:
+    with db.session() as session:
+        exam = session.get(Exam, exam_id)
+        run = session.get(AnalysisRun, run_id)
+        assert exam is not None and run is not None
+        run.ended_at = utcnow()
+        if failure is not None or result is None and unreadable is None:
+            run.outcome, run.error = "failed", failure or "no result"
+            exam.last_error = run.error
+            exams.transition(session, exam, ExamStatus.ANALYSIS_FAILED, reason=run.error)
+        elif unreadable is not None:
+            run.outcome, run.error = "failed", unreadable
+            exam.qc_reasons = [unreadable]
+            exams.transition(session, exam, ExamStatus.QC_FAILED, reason=unreadable)
+        else:
+            assert result is not None
+            run.outcome = "succeeded"
+            run.quality = {"usable": result.quality.usable, "reasons": list(result.quality.reasons)}
+            run.raw_findings = result.raw
+            exam.urgency = result.urgency.value
+            exam.ai_summary = result.summary
+            if not result.quality.usable:
+                exam.qc_reasons = list(result.quality.reasons) or ["not interpretable"]
+                exams.transition(session, exam, ExamStatus.QC_FAILED, reason="; ".join(exam.qc_reasons))
+            else:
+                findings = review.store_ai_findings(session, exam, run.id, result.findings)
+                reports.create_preliminary(session, exam, run, result, findings, service_key)
+                exams.transition(session, exam, ExamStatus.PRELIMINARY)
+        audit.record(session, audit.SYSTEM, "analyze", "exam", exam.id,
+                     outcome="success" if run.outcome == "succeeded" else "failure",
+                     detail={"run": run.id, "analyzer": run.analyzer, "status": exam.status,
+                             "error": run.error})
+        return exam.status
