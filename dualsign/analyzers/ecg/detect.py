@@ -18,6 +18,10 @@ import numpy as np
 from scipy import ndimage, signal
 
 WORK_FS = 250.0
+BAND = (5.0, 25.0)
+DOMINANCE = 0.5
+EARLY = 0.45
+SEARCHBACK = True
 
 
 def to_work_rate(x: np.ndarray, fs: float) -> np.ndarray:
@@ -33,7 +37,7 @@ def _envelopes(xw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fs = WORK_FS
     # 5-sample median (20 ms) removes pacing spikes but keeps the QRS (>= 40 ms wide).
     despiked = ndimage.median_filter(xw, size=(5, 1), mode="nearest")
-    sos = signal.butter(2, [5.0, 25.0], btype="bandpass", fs=fs, output="sos")
+    sos = signal.butter(2, BAND, btype="bandpass", fs=fs, output="sos")
     bp = signal.sosfiltfilt(sos, despiked, axis=0)
     slope = np.gradient(bp, axis=0) * fs
     win = int(round(0.1 * fs))
@@ -76,6 +80,10 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
     if cand.size == 0:
         return cand
     h = props["peak_heights"]
+    # A candidate dwarfed by a neighbour within 280 ms is a P or T wave next to a QRS, not a beat.
+    local = ndimage.maximum_filter1d(fused, 2 * int(0.28 * fs) + 1, mode="nearest")[cand]
+    keep = h >= DOMINANCE * local
+    cand, h = cand[keep], h[keep]
     # Max slope around each candidate: used to tell a QRS from a following T wave.
     sl = ndimage.maximum_filter1d(fslope, int(0.12 * fs), mode="nearest")[cand]
     first = h[cand < 8 * fs] if np.any(cand < 8 * fs) else h
@@ -90,7 +98,7 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
         thr = npk + 0.25 * (spk - npk)
         # Search back: a long gap since the last beat means a beat was probably missed; take the biggest
         # candidate in the gap above half the threshold.
-        if beats and c - beats[-1] > 1.66 * rr_avg:
+        if SEARCHBACK and beats and c - beats[-1] > 1.66 * rr_avg:
             lo = last_i + 1
             gap = [j for j in range(lo, i)
                    if cand[j] - beats[-1] > 0.36 * fs and c - cand[j] > 0.36 * fs and h[j] > 0.5 * thr]
@@ -103,6 +111,10 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
         if h[i] > thr:
             if beats and c - beats[-1] < 0.36 * fs and sl[i] < 0.5 * last_slope:
                 npk = 0.125 * h[i] + 0.875 * npk  # T wave
+                continue
+            if beats and c - beats[-1] < 0.65 * rr_avg and h[i] < EARLY * spk:
+                # Premature and small: noise or a T wave far more often than a real early beat.
+                npk = 0.125 * h[i] + 0.875 * npk
                 continue
             if beats:
                 rr = c - beats[-1]
@@ -132,10 +144,13 @@ def refine_peaks(x: np.ndarray, fs: float, approx: np.ndarray, half_width_s: flo
     idx = np.clip(approx[:, None] + offs[None, :], 0, len(mag) - 1)
     best = idx[np.arange(idx.shape[0]), np.argmax(mag[idx], axis=1)]
     best = np.unique(best)
-    # Two refined peaks closer than 200 ms are one beat.
-    if best.size > 1:
-        keep = np.concatenate([[True], np.diff(best) > 0.2 * fs])
-        best = best[keep]
+    # Two refined peaks closer than 200 ms are one beat: keep the larger.
+    while best.size > 1:
+        close = np.flatnonzero(np.diff(best) < 0.2 * fs)
+        if close.size == 0:
+            break
+        drop = np.where(mag[best[close]] < mag[best[close + 1]], close, close + 1)
+        best = np.delete(best, np.unique(drop))
     return best
 
 

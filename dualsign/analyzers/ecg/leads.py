@@ -24,7 +24,7 @@ for _n in ("v3r", "v4r", "v5r", "v7", "v8", "v9"):
     _ALIASES[_n] = _n.upper()
 
 # Monitoring / Holter leads (modified limb leads, chest-manubrium leads, EASI, Frank).
-_MONITOR = re.compile(r"^(ml(i{1,3}|\d)|cm\d|cc\d|ms\d|mv\d|ma\d|es|as|ai|[xyz]|ecg)$")
+_MONITOR = re.compile(r"^(ml(i{1,3}|\d)|cm\d|cc\d|ms\d|mv\d|ma\d|d\d|es|as|ai|[xyz]|ecg)$")
 _GENERIC = re.compile(r"^(ecg|ekg|signal|channel|ch|lead|record \d+, signal)\s*_?(\d*)$")
 
 
