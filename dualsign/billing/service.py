@@ -55,6 +55,21 @@ def _entry(session: Session, exam_id: int, kind: str) -> Claim | None:
     return session.scalars(select(Claim).where(Claim.exam_id == exam_id, Claim.entry_kind == kind)).first()
 
 
+def _begin_write(session: Session) -> None:
+    """On SQLite, open the transaction with the write lock before the check-then-insert.
+
+    pysqlite starts a transaction only before INSERT/UPDATE/DELETE, not before SAVEPOINT; a SAVEPOINT
+    outside a transaction would be the outermost one, and releasing it would commit the insert on
+    its own, outside the caller's transaction. BEGIN IMMEDIATE also serialises concurrent signers,
+    so the existing-charge check below is authoritative there. PostgreSQL needs none of this.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    if not getattr(conn.connection.dbapi_connection, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _insert_once(session: Session, entry: Claim) -> Claim:
     """Insert the entry, or return the one a concurrent transaction committed first."""
     try:
@@ -102,6 +117,7 @@ def charge_for_final_report(
     ClaimConflict (a concurrent charge not yet visible here); the session stays usable after either.
     """
     _check_billable(exam, report)
+    _begin_write(session)
     existing = _entry(session, exam.id, CHARGE)
     if existing is not None:
         return existing
@@ -142,6 +158,7 @@ def reverse_charge(
         raise NotReversible(
             f"exam {exam.accession} is {exam.status!r}: only a retracted exam's charge can be reversed"
         )
+    _begin_write(session)
     charge = _entry(session, exam.id, CHARGE)
     if charge is None:
         return None

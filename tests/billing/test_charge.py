@@ -145,3 +145,14 @@ def test_no_reversal_without_a_charge(database: Database, make_exam: MakeExam) -
     ref = make_exam(status="qc_failed", report_status="preliminary")
     assert retract(database, ref) is None
     assert entries(database, ref.exam_id) == []
+
+
+def test_charge_rolls_back_with_the_callers_transaction(
+    database: Database, make_exam: MakeExam, catalogue: Catalogue
+) -> None:
+    ref = make_exam()
+    with pytest.raises(RuntimeError), database.session() as s:
+        charge_for_final_report(s, exam=s.get_one(Exam, ref.exam_id), report=s.get_one(Report, ref.report_id),
+                                insurance_number=None, actor_id=None, catalogue=catalogue)
+        raise RuntimeError("signing failed after the charge was written")
+    assert entries(database, ref.exam_id) == []
