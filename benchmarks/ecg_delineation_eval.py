@@ -98,8 +98,10 @@ def main() -> int:
         e = np.asarray(errs[k])
         if e.size == 0:
             continue
-        print(f"{k:>8} {e.size:>5} {missed[k]:>6} {e.mean():8.1f} {e.std():7.1f} {tol:7.1f}  "
-              f"{'yes' if e.std() <= tol else 'no'}")
+        print(
+            f"{k:>8} {e.size:>5} {missed[k]:>6} {e.mean():8.1f} {e.std():7.1f} {tol:7.1f}  "
+            f"{'yes' if e.std() <= tol else 'no'}"
+        )
     return 0
 
 

@@ -51,8 +51,10 @@ def main() -> int:
     records = args.records or (data / "RECORDS").read_text().split()
     tot = np.zeros(3, dtype=np.int64)
     tot5 = np.zeros(3, dtype=np.int64)
-    print(f"{'record':>7} {'beats':>6} {'TP':>6} {'FN':>5} {'FP':>5} {'Se%':>7} {'+P%':>7} "
-          f"{'Se%>5min':>9} {'+P%>5min':>9} {'s':>5}")
+    print(
+        f"{'record':>7} {'beats':>6} {'TP':>6} {'FN':>5} {'FP':>5} {'Se%':>7} {'+P%':>7} "
+        f"{'Se%>5min':>9} {'+P%>5min':>9} {'s':>5}"
+    )
     for rec in records:
         ecg = read_ecg(data / rec)
         ann = wfdb.rdann(str(data / rec), "atr")
@@ -66,13 +68,17 @@ def main() -> int:
         tp5, fn5, fp5 = match(ref[ref >= start], det[det >= start], tol)
         tot += (tp, fn, fp)
         tot5 += (tp5, fn5, fp5)
-        print(f"{rec:>7} {ref.size:>6} {tp:>6} {fn:>5} {fp:>5} {100 * tp / (tp + fn):7.2f} "
-              f"{100 * tp / (tp + fp):7.2f} {100 * tp5 / (tp5 + fn5):9.2f} {100 * tp5 / (tp5 + fp5):9.2f} "
-              f"{dt:5.2f}")
+        print(
+            f"{rec:>7} {ref.size:>6} {tp:>6} {fn:>5} {fp:>5} {100 * tp / (tp + fn):7.2f} "
+            f"{100 * tp / (tp + fp):7.2f} {100 * tp5 / (tp5 + fn5):9.2f} {100 * tp5 / (tp5 + fp5):9.2f} "
+            f"{dt:5.2f}"
+        )
     tp, fn, fp = tot
     tp5, fn5, fp5 = tot5
-    print(f"{'total':>7} {tp + fn:>6} {tp:>6} {fn:>5} {fp:>5} {100 * tp / (tp + fn):7.2f} "
-          f"{100 * tp / (tp + fp):7.2f} {100 * tp5 / (tp5 + fn5):9.2f} {100 * tp5 / (tp5 + fp5):9.2f}")
+    print(
+        f"{'total':>7} {tp + fn:>6} {tp:>6} {fn:>5} {fp:>5} {100 * tp / (tp + fn):7.2f} "
+        f"{100 * tp / (tp + fp):7.2f} {100 * tp5 / (tp5 + fn5):9.2f} {100 * tp5 / (tp5 + fp5):9.2f}"
+    )
     return 0
 
 

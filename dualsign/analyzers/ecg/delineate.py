@@ -162,5 +162,6 @@ def delineate(xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | No
     p_on = np.where(p_present, p_on, -1)
     p_off = np.where(p_present, p_off, -1)
     p_peak = np.where(p_present, p_peak, -1)
-    return Boundaries(p_on, p_peak, p_off, qrs_on.astype(np.int64), qrs_off.astype(np.int64), t_peak, t_off,
-                      p_present)
+    return Boundaries(
+        p_on, p_peak, p_off, qrs_on.astype(np.int64), qrs_off.astype(np.int64), t_peak, t_off, p_present
+    )

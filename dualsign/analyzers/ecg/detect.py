@@ -100,8 +100,11 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
         # candidate in the gap above half the threshold.
         if SEARCHBACK and beats and c - beats[-1] > 1.66 * rr_avg:
             lo = last_i + 1
-            gap = [j for j in range(lo, i)
-                   if cand[j] - beats[-1] > 0.36 * fs and c - cand[j] > 0.36 * fs and h[j] > 0.5 * thr]
+            gap = [
+                j
+                for j in range(lo, i)
+                if cand[j] - beats[-1] > 0.36 * fs and c - cand[j] > 0.36 * fs and h[j] > 0.5 * thr
+            ]
             if gap:
                 j = max(gap, key=lambda k: h[k])
                 beats.append(int(cand[j]))

@@ -13,9 +13,22 @@ import re
 STANDARD_12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 _ALIASES: dict[str, str] = {
-    "i": "I", "ii": "II", "iii": "III", "1": "I", "2": "II", "3": "III",
-    "avr": "aVR", "avl": "aVL", "avf": "aVF", "-avr": "-aVR",
-    "di": "I", "dii": "II", "diii": "III", "d1": "I", "d2": "II", "d3": "III",
+    "i": "I",
+    "ii": "II",
+    "iii": "III",
+    "1": "I",
+    "2": "II",
+    "3": "III",
+    "avr": "aVR",
+    "avl": "aVL",
+    "avf": "aVF",
+    "-avr": "-aVR",
+    "di": "I",
+    "dii": "II",
+    "diii": "III",
+    "d1": "I",
+    "d2": "II",
+    "d3": "III",
 }
 for _i in range(1, 10):
     _ALIASES[f"v{_i}"] = f"V{_i}"
@@ -34,8 +47,8 @@ def normalise_lead(name: str) -> str:
     key = raw.lower()
     for prefix in ("lead ", "lead_", "lead-", "mdc_ecg_lead_", "ecg lead "):
         if key.startswith(prefix):
-            key = key[len(prefix):]
-            raw = raw[len(prefix):]
+            key = key[len(prefix) :]
+            raw = raw[len(prefix) :]
     key = key.replace(" ", "")
     if key in _ALIASES:
         return _ALIASES[key]

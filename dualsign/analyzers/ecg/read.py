@@ -28,8 +28,16 @@ MIN_SECONDS = 2.0  # too short to find two beats: rejected as input, not analyse
 
 # Bytes per sample (per signal) of the WFDB storage formats: (numerator, denominator).
 _WFDB_BYTES: dict[str, tuple[int, int]] = {
-    "8": (1, 1), "80": (1, 1), "16": (2, 1), "61": (2, 1), "160": (2, 1), "24": (3, 1), "32": (4, 1),
-    "212": (3, 2), "310": (4, 3), "311": (4, 3),
+    "8": (1, 1),
+    "80": (1, 1),
+    "16": (2, 1),
+    "61": (2, 1),
+    "160": (2, 1),
+    "24": (3, 1),
+    "32": (4, 1),
+    "212": (3, 2),
+    "310": (4, 3),
+    "311": (4, 3),
 }
 
 
@@ -51,8 +59,9 @@ class ECGRecord:
         return self.n_samples / self.fs
 
 
-def _finish(signal: np.ndarray, fs: float, names: list[str], fmt: str, path: Path,
-            meta: dict[str, Any] | None = None) -> ECGRecord:
+def _finish(
+    signal: np.ndarray, fs: float, names: list[str], fmt: str, path: Path, meta: dict[str, Any] | None = None
+) -> ECGRecord:
     """Checks shared by every reader."""
     if not np.isfinite(fs) or fs < MIN_FS or fs > MAX_FS:
         raise AnalyzerError(f"{path}: implausible sampling rate {fs!r} Hz (expected {MIN_FS:g}-{MAX_FS:g})")
@@ -70,7 +79,8 @@ def _finish(signal: np.ndarray, fs: float, names: list[str], fmt: str, path: Pat
         raise AnalyzerError(f"{path}: signal contains {n_bad} NaN/missing samples")
     if sig.shape[0] < MIN_SECONDS * fs:
         raise AnalyzerError(
-            f"{path}: signal too short ({sig.shape[0] / fs:.2f} s; at least {MIN_SECONDS:g} s needed)")
+            f"{path}: signal too short ({sig.shape[0] / fs:.2f} s; at least {MIN_SECONDS:g} s needed)"
+        )
     try:
         leads = normalise_leads(names)
     except ValueError as exc:
@@ -108,12 +118,14 @@ def _check_wfdb_sizes(base: Path, header: Any) -> None:
         if size < expected:
             raise AnalyzerError(
                 f"{base}: truncated signal file {fname}: {size} bytes, header sample count "
-                f"{sig_len} needs {expected}")
+                f"{sig_len} needs {expected}"
+            )
         if size > expected + max(num, 4) and fmt != "8":
             got = (size - offset) * den // (num * spf)
             raise AnalyzerError(
                 f"{base}: header sample count ({sig_len}) disagrees with data file {fname} "
-                f"(holds about {got} samples)")
+                f"(holds about {got} samples)"
+            )
 
 
 def read_wfdb(path: Path) -> ECGRecord:
@@ -186,7 +198,8 @@ def read_dicom(path: Path) -> ECGRecord:
     data = bytes(getattr(group, "WaveformData", b""))
     if len(data) < n_samp * n_ch * bits // 8:
         raise AnalyzerError(
-            f"{path}: truncated WaveformData: {len(data)} bytes for {n_samp} samples x {n_ch} channels")
+            f"{path}: truncated WaveformData: {len(data)} bytes for {n_samp} samples x {n_ch} channels"
+        )
     try:
         arr = np.asarray(ds.waveform_array(best), dtype=np.float64)
     except Exception as exc:
@@ -248,7 +261,7 @@ def read_aecg(path: Path) -> ECGRecord:
         scale = value.find(f"{ns}scale")
         o = float(origin.get("value", 0)) if origin is not None else 0.0
         sc = float(scale.get("value", 1)) if scale is not None else 1.0
-        unit = (scale.get("unit", "uV") if scale is not None else "uV")
+        unit = scale.get("unit", "uV") if scale is not None else "uV"
         us = _unit_scale(unit)
         if us is None:
             raise AnalyzerError(f"{path}: aECG lead {code!r} has non-ECG units {unit!r}")
@@ -305,8 +318,9 @@ def read_csv(path: Path, fs: float | None = None) -> ECGRecord:
     except ValueError:
         pass
     try:
-        data = np.array([[float(v) if v.strip() else np.nan for v in r.split(delim)] for r in body[1:]],
-                        dtype=np.float64)
+        data = np.array(
+            [[float(v) if v.strip() else np.nan for v in r.split(delim)] for r in body[1:]], dtype=np.float64
+        )
     except ValueError as exc:
         raise AnalyzerError(f"{path}: non-numeric CSV value ({exc})") from None
     if data.size == 0:
@@ -323,10 +337,12 @@ def read_csv(path: Path, fs: float | None = None) -> ECGRecord:
     rate = fs if fs is not None else comment_fs if comment_fs is not None else time_fs
     if rate is None:
         raise AnalyzerError(
-            f"{path}: CSV sampling rate not stated (pass fs=..., or add a '# fs=500' comment line)")
+            f"{path}: CSV sampling rate not stated (pass fs=..., or add a '# fs=500' comment line)"
+        )
     if time_fs is not None and abs(time_fs - rate) > 0.01 * rate:
         raise AnalyzerError(
-            f"{path}: stated sampling rate {rate:g} Hz disagrees with the time column ({time_fs:.4g} Hz)")
+            f"{path}: stated sampling rate {rate:g} Hz disagrees with the time column ({time_fs:.4g} Hz)"
+        )
     us = _unit_scale(unit)
     if us is None:
         raise AnalyzerError(f"{path}: non-ECG units {unit!r} in CSV")

@@ -1,0 +1,339 @@
+"""The ECG analyzer: read -> QRS -> QC -> delineation -> beat classes -> rhythm -> measurements -> statements.
+
+The learned beat classifier and rhythm model are used when their modules load; otherwise rule-based
+stand-ins run, and the findings JSON says which one produced the result (`models`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dualsign.analyzers.base import AnalysisResult, AnalyzerError, Finding, ModelCard, QualityVerdict, Urgency
+from dualsign.analyzers.ecg import qc, rules
+from dualsign.analyzers.ecg.delineate import delineate, prepare
+from dualsign.analyzers.ecg.detect import detect_qrs
+from dualsign.analyzers.ecg.measure import measurements, median_beat
+from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
+from dualsign.analyzers.ecg.rhythm import Episode, af_windows, episodes
+from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, urgency
+
+VERSION = "0.1.0"
+DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
+SCHEMA_VERSION = "1"
+
+BeatFn = Callable[[np.ndarray, float, list[str], np.ndarray], tuple[list[str], np.ndarray]]
+RhythmFn = Callable[[np.ndarray, float, list[str], np.ndarray, list[str]], dict[str, float]]
+
+
+def _load_learned() -> tuple[BeatFn | None, RhythmFn | None, str]:
+    """The learned models when present; any import problem leaves the rule-based path in charge."""
+    beat_fn: BeatFn | None = None
+    rhythm_fn: RhythmFn | None = None
+    digest = hashlib.sha256()
+    try:
+        from dualsign.analyzers.ecg.beat_classes import classify_beats
+
+        beat_fn = classify_beats
+    except Exception:
+        beat_fn = None
+    try:
+        from dualsign.analyzers.ecg.rhythm_model import rhythm_probabilities
+
+        rhythm_fn = rhythm_probabilities
+    except Exception:
+        rhythm_fn = None
+    weights = Path(__file__).with_name("weights")
+    files = sorted(weights.glob("*.onnx")) if weights.is_dir() else []
+    for f in files:
+        digest.update(f.read_bytes())
+    return beat_fn, rhythm_fn, digest.hexdigest() if files else "none (rule-based only)"
+
+
+def _card(weights_sha: str, learned: bool) -> ModelCard:
+    return ModelCard(
+        name="dualsign-ecg",
+        version=VERSION,
+        modality="ecg",
+        intended_use=(
+            "Preliminary reading of resting 12-lead ECGs, rhythm strips and longer recordings for "
+            "review and signature by a licensed physician; not for unsupervised diagnosis."
+        ),
+        training_data=(
+            "Signal processing (QRS detection, delineation, measurements, statements) is rule-based; "
+            "thresholds were tuned on MIT-BIH records 104/106/108/116/119/223 and 55 QT Database "
+            "records. Learned beat / rhythm models, when present, are described by their own "
+            "weights' card."
+            if learned
+            else "Rule-based only (no learned weights installed)."
+        ),
+        accuracy={
+            "see": "BENCHMARKS.md and benchmarks/ecg_*_eval.py (developer data; hidden hold-out decides)"
+        },
+        weights_sha256=weights_sha,
+        limitations=(
+            "Adults only; sex-specific criteria use the sex-neutral / safer threshold; no 2nd/3rd-degree "
+            "AV block, pacing or infarct-pattern statements yet; atrial flutter detection is limited."
+        ),
+    )
+
+
+def _idx(v: int) -> int | None:
+    return int(v) if v >= 0 else None
+
+
+class ECGAnalyzer:
+    modality = "ecg"
+
+    def __init__(self) -> None:
+        self._beat_fn, self._rhythm_fn, sha = _load_learned()
+        self.card = _card(sha, self._beat_fn is not None or self._rhythm_fn is not None)
+
+    # ---------------------------------------------------------------------------------------- protocol
+    def can_read(self, path: Path) -> bool:
+        fmt = sniff_format(Path(path))
+        if fmt == "aecg":
+            try:
+                with Path(path).open("rb") as fh:
+                    return b"AnnotatedECG" in fh.read(4096)
+            except OSError:
+                return False
+        if fmt == "dicom":
+            try:
+                import pydicom
+
+                ds = pydicom.dcmread(
+                    str(path), stop_before_pixels=True, specific_tags=["WaveformSequence", "Modality"]
+                )
+                return "WaveformSequence" in ds or str(getattr(ds, "Modality", "")) == "ECG"
+            except Exception:
+                return False
+        return fmt is not None
+
+    def analyze(self, paths: Sequence[Path]) -> AnalysisResult:
+        if not paths:
+            raise AnalyzerError("no input file given")
+        rec = read_ecg(paths[0])
+        return self.analyze_record(rec)
+
+    # ---------------------------------------------------------------------------------------- pipeline
+    def _classify(
+        self, x: np.ndarray, fs: float, names: list[str], r: np.ndarray, qrs_ms: np.ndarray
+    ) -> tuple[list[str], str]:
+        if self._beat_fn is not None and r.size:
+            try:
+                labels, _ = self._beat_fn(x, fs, names, r)
+                if len(labels) == r.size:
+                    return [str(s) for s in labels], "learned"
+            except Exception:
+                pass
+        labels, _ = rules.rule_beat_classes(r, fs, qrs_ms)
+        return labels, "rules"
+
+    def analyze_record(self, rec: ECGRecord) -> AnalysisResult:
+        fs, names = rec.fs, rec.lead_names
+        x = rec.signal - np.median(rec.signal, axis=0)
+        r = detect_qrs(x, fs)
+        xf = prepare(x, fs)
+        quality, corr = qc.assess(x, xf, fs, names, r)
+        lead_ok = quality.lead_ok
+        b = delineate(xf, fs, r, lead_ok)
+        qrs_ms = np.where(b.qrs_on >= 0, (b.qrs_off - b.qrs_on) * 1000.0 / fs, 0.0)
+        labels, beat_src = self._classify(x, fs, names, r, qrs_ms)
+        rhythm_src = "rules"
+        if quality.usable and r.size >= 3:
+            lab_arr = np.array(labels)
+            rr_all = np.diff(r) / fs
+
+            def probs_for(a: int, z: int) -> dict[str, float]:
+                nonlocal rhythm_src
+                sel = (r >= a) & (r < z)
+                if self._rhythm_fn is not None:
+                    try:
+                        p = self._rhythm_fn(x[a:z], fs, names, r[sel] - a, [str(v) for v in lab_arr[sel]])
+                        rhythm_src = "learned"
+                        return {k: float(v) for k, v in p.items()}
+                    except Exception:
+                        pass
+                rs = r[sel]
+                return rules.rule_rhythm_probabilities(
+                    np.diff(rs) / fs, float(np.mean(b.p_present[sel])) if np.any(sel) else 0.0, True
+                )
+
+            af, window_probs = af_windows(rec.n_samples, fs, r, probs_for)
+            noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)
+            eps = episodes(r, fs, rec.n_samples, labels, af, b.p_present, noisy)
+            use = (lab_arr == "N") & (corr > 0.6)
+            mb = median_beat(xf, fs, r, use, lead_ok)
+            meas = measurements(mb, fs, names, r, lab_arr == "N", lead_ok)
+            meas["rr_irregularity"] = round(rules.rr_irregularity(rr_all), 3)
+            meas["p_wave_fraction"] = round(float(np.mean(b.p_present)), 2)
+            stmts = interpret(meas, eps, labels, names, mb, fs, rec.duration_s)
+        else:
+            window_probs = []
+            eps = [Episode("NOISE", 0.0, rec.duration_s, int(r.size))]
+            meas = measurements(None, fs, names, np.zeros(0, np.int64), np.zeros(0, bool), lead_ok)
+            stmts = []
+        urg = urgency(stmts, quality.usable)
+        return self._result(
+            rec,
+            quality,
+            r,
+            labels,
+            b,
+            eps,
+            meas,
+            stmts,
+            urg,
+            window_probs,
+            {"beat_classifier": beat_src, "rhythm_model": rhythm_src},
+        )
+
+    # ---------------------------------------------------------------------------------------- output
+    def _result(
+        self,
+        rec: ECGRecord,
+        quality: qc.QualityReport,
+        r: np.ndarray,
+        labels: list[str],
+        b: Any,
+        eps: list[Episode],
+        meas: dict[str, Any],
+        stmts: list[Statement],
+        urg: Urgency,
+        window_probs: list[dict[str, float]],
+        models: dict[str, str],
+    ) -> AnalysisResult:
+        beats = [
+            {
+                "sample": int(r[i]),
+                "aami": labels[i],
+                "p_on": _idx(b.p_on[i]),
+                "p_off": _idx(b.p_off[i]),
+                "qrs_on": _idx(b.qrs_on[i]),
+                "qrs_off": _idx(b.qrs_off[i]),
+                "t_off": _idx(b.t_off[i]),
+            }
+            for i in range(r.size)
+        ]
+        summary = self._summary(rec, quality, meas, stmts)
+        q = {
+            "usable": quality.usable,
+            "reasons": quality.reasons,
+            "warnings": quality.warnings,
+            "leads": [
+                {
+                    "lead": lq.lead,
+                    "usable": lq.usable,
+                    "problems": lq.problems,
+                    "qrs_to_noise": round(lq.snr, 1),
+                }
+                for lq in quality.leads
+            ],
+            "beat_consistency": round(quality.beat_consistency, 2),
+        }
+        raw: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "path": rec.path,
+            "format": rec.source_format,
+            "fs_hz": rec.fs,
+            "n_samples": rec.n_samples,
+            "duration_s": round(rec.duration_s, 3),
+            "leads": rec.lead_names,
+            "quality": q,
+            "beats": beats,
+            "beat_counts": beat_summary(labels),
+            "rhythm": [e.to_dict() for e in eps],
+            "rhythm_probabilities": window_probs[0] if len(window_probs) == 1 else window_probs,
+            "measurements": meas,
+            "statements": [s.to_dict() for s in stmts],
+            "urgency": urg.value,
+            "summary": summary,
+            "models": models,
+            "model_card": self.card.to_dict(),
+        }
+        findings = [
+            Finding(
+                kind="statement",
+                label=s.text,
+                code=f"SCT:{s.code}" if s.code else None,
+                location=s.location,
+                measurements=s.criteria,
+                abnormal=s.abnormal,
+                critical=s.critical,
+            )
+            for s in stmts
+        ]
+        if not quality.usable:
+            findings.append(
+                Finding(
+                    kind="quality",
+                    label="ECG not interpretable: " + "; ".join(quality.reasons),
+                    measurements={"reasons": quality.reasons},
+                    abnormal=True,
+                )
+            )
+        report = {
+            "title": "ECG — AI preliminary report",
+            "recording": {
+                "format": rec.source_format,
+                "leads": rec.lead_names,
+                "fs_hz": rec.fs,
+                "duration_s": round(rec.duration_s, 1),
+            },
+            "quality": {"usable": quality.usable, "reasons": quality.reasons, "warnings": quality.warnings},
+            "measurements": _table(meas),
+            "rhythm": [e.to_dict() for e in eps],
+            "statements": [
+                {
+                    "text": s.text,
+                    "code": f"SCT:{s.code}" if s.code else None,
+                    "criteria": s.criteria,
+                    "abnormal": s.abnormal,
+                    "critical": s.critical,
+                }
+                for s in stmts
+            ],
+            "impression": summary,
+            "urgency": urg.value,
+            "disclaimer": DISCLAIMER,
+        }
+        verdict = QualityVerdict(
+            quality.usable, list(quality.reasons), {"warnings": quality.warnings, "leads": q["leads"]}
+        )
+        return AnalysisResult(verdict, findings, summary, urg, report, raw)
+
+    @staticmethod
+    def _summary(
+        rec: ECGRecord, quality: qc.QualityReport, meas: dict[str, Any], stmts: list[Statement]
+    ) -> str:
+        head = f"ECG {len(rec.lead_names)}-lead {rec.duration_s:.0f} s"
+        if not quality.usable:
+            return f"{head}: not interpretable — " + "; ".join(quality.reasons)
+        hr = meas.get("hr_bpm")
+        crit = [s.text for s in stmts if s.critical]
+        texts = ", ".join(s.text for s in stmts) or "no statement"
+        rate = f"; HR {hr:.0f}/min" if isinstance(hr, float) and math.isfinite(hr) else ""
+        return f"{head}: {'CRITICAL: ' if crit else ''}{texts}{rate}"
+
+
+def _table(meas: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = [
+        ("Heart rate", "hr_bpm", "/min"),
+        ("RR mean", "rr_mean_ms", "ms"),
+        ("RR SD", "rr_sd_ms", "ms"),
+        ("PR", "pr_ms", "ms"),
+        ("QRS", "qrs_ms", "ms"),
+        ("QT", "qt_ms", "ms"),
+        ("QTc (Bazett)", "qtc_bazett_ms", "ms"),
+        ("QTc (Fridericia)", "qtc_fridericia_ms", "ms"),
+        ("P axis", "p_axis_deg", "°"),
+        ("QRS axis", "qrs_axis_deg", "°"),
+        ("T axis", "t_axis_deg", "°"),
+    ]
+    return [{"name": n, "value": meas.get(k), "unit": u} for n, k, u in rows]

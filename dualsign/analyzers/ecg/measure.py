@@ -1,0 +1,133 @@
+"""Measurements from the representative (median) beat: intervals, QTc, axes, ST at J+60, amplitudes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dualsign.analyzers.ecg.delineate import Boundaries, delineate
+
+
+@dataclass
+class MedianBeat:
+    beat: np.ndarray  # (n_window, leads)
+    r_index: int  # R position inside the window
+    bounds: Boundaries  # one beat, indices inside the window
+    n_beats: int
+
+
+def median_beat(
+    xf: np.ndarray, fs: float, r: np.ndarray, use: np.ndarray, lead_ok: np.ndarray
+) -> MedianBeat | None:
+    """Median of the dominant (normal-class, well-correlated) beats, window -0.45 s .. +0.65 s around R."""
+    sel = r[use]
+    if sel.size < 2:
+        sel = r
+    if sel.size == 0:
+        return None
+    pre, post = int(0.45 * fs), int(0.65 * fs)
+    sel = sel[(sel - pre >= 0) & (sel + post < xf.shape[0])]
+    if sel.size == 0:
+        return None
+    idx = sel[:, None] + np.arange(-pre, post)[None, :]
+    beat = np.median(xf[idx], axis=0)  # (win, leads)
+    # Delineate the median beat as a record of one beat with a nominal 1-s RR either side.
+    b = delineate(beat, fs, np.array([pre]), lead_ok)
+    return MedianBeat(beat, pre, b, int(sel.size))
+
+
+def _axis(x_i: float | None, x_avf: float | None) -> float | None:
+    if x_i is None or x_avf is None or (abs(x_i) < 1e-9 and abs(x_avf) < 1e-9):
+        return None
+    return round(math.degrees(math.atan2(x_avf, x_i)), 0)
+
+
+def _limb(beat: np.ndarray, names: list[str], lo: int, hi: int) -> tuple[float | None, float | None]:
+    """Net area (mV*samples) of leads I and aVF over [lo, hi), deriving them from II/III when missing."""
+    if hi <= lo:
+        return None, None
+    area = {n: float(beat[lo:hi, j].sum()) for j, n in enumerate(names)}
+    i_ = area.get("I")
+    avf = area.get("aVF")
+    if i_ is None and "II" in area and "III" in area:
+        i_ = area["II"] - area["III"]
+    if avf is None and "II" in area and "III" in area:
+        avf = (area["II"] + area["III"]) / 2
+    if avf is None and i_ is not None and "II" in area:
+        avf = area["II"] - i_ / 2
+    return i_, avf
+
+
+def measurements(
+    mb: MedianBeat | None, fs: float, names: list[str], r: np.ndarray, normal: np.ndarray, lead_ok: np.ndarray
+) -> dict[str, Any]:
+    """All numbers the report shows; None where a quantity cannot be measured."""
+    ms = 1000.0 / fs
+    m: dict[str, Any] = {
+        k: None
+        for k in (
+            "hr_bpm",
+            "rr_mean_ms",
+            "rr_sd_ms",
+            "rr_min_ms",
+            "rr_max_ms",
+            "pr_ms",
+            "qrs_ms",
+            "qt_ms",
+            "qtc_bazett_ms",
+            "qtc_fridericia_ms",
+            "p_axis_deg",
+            "qrs_axis_deg",
+            "t_axis_deg",
+        )
+    }
+    m["st_j60_mv"] = {}
+    m["qrs_amplitudes_mv"] = {}
+    if r.size >= 2:
+        rr = np.diff(r) * ms
+        m["hr_bpm"] = round(60000.0 / float(np.mean(rr)), 1)
+        m["rr_mean_ms"] = round(float(np.mean(rr)), 1)
+        m["rr_sd_ms"] = round(float(np.std(rr)), 1)
+        m["rr_min_ms"] = round(float(np.min(rr)), 1)
+        m["rr_max_ms"] = round(float(np.max(rr)), 1)
+    if mb is None:
+        return m
+    b = mb.bounds
+    beat = mb.beat
+    q_on, q_off, t_off, p_on = int(b.qrs_on[0]), int(b.qrs_off[0]), int(b.t_off[0]), int(b.p_on[0])
+    if p_on >= 0:
+        m["pr_ms"] = round((q_on - p_on) * ms)
+    m["qrs_ms"] = round((q_off - q_on) * ms)
+    rr_n = np.diff(r) * ms
+    rr_dom = float(np.median(rr_n)) if rr_n.size else None
+    if t_off > q_off:
+        qt = (t_off - q_on) * ms
+        m["qt_ms"] = round(qt)
+        if rr_dom:
+            rr_s = rr_dom / 1000.0
+            m["qtc_bazett_ms"] = round(qt / math.sqrt(rr_s))
+            m["qtc_fridericia_ms"] = round(qt / rr_s ** (1 / 3))
+    m["qrs_axis_deg"] = _axis(*_limb(beat, names, q_on, q_off + 1))
+    if p_on >= 0 and b.p_off[0] > p_on:
+        m["p_axis_deg"] = _axis(*_limb(beat, names, p_on, int(b.p_off[0]) + 1))
+    if t_off > q_off:
+        m["t_axis_deg"] = _axis(*_limb(beat, names, q_off, t_off + 1))
+    # Isoelectric level: PR segment just before QRS onset.
+    iso_lo, iso_hi = max(0, q_on - int(30 / ms)), max(1, q_on - int(5 / ms))
+    iso = beat[iso_lo:iso_hi].mean(axis=0)
+    j60 = min(beat.shape[0] - 1, q_off + int(round(60 / ms)))
+    for j, name in enumerate(names):
+        if not lead_ok[j]:
+            continue
+        m["st_j60_mv"][name] = round(float(beat[j60, j] - iso[j]), 3)
+        qrs = beat[q_on : q_off + 1, j] - iso[j]
+        if qrs.size:
+            m["qrs_amplitudes_mv"][name] = {
+                "r": round(float(max(qrs.max(), 0.0)), 3),
+                "s": round(float(max(-qrs.min(), 0.0)), 3),
+            }
+    m["median_beat_count"] = mb.n_beats
+    return m

@@ -1,0 +1,137 @@
+"""Signal quality per lead and an overall verdict with reasons the technologist can act on.
+
+Checks (per lead): flat line / lead off, saturation (clipping), baseline wander, powerline interference and
+muscle noise (high-frequency residue against the QRS amplitude); overall: too short, no usable lead, too
+few beats, beats that do not repeat (noise detected as beats). Only problems that make the ECG
+uninterpretable reject it; the others are reported as warnings, because the pipeline filters them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+MIN_ANALYSIS_S = 5.0
+
+
+@dataclass
+class LeadQuality:
+    lead: str
+    usable: bool
+    problems: list[str] = field(default_factory=list)
+    snr: float = 0.0
+
+
+@dataclass
+class QualityReport:
+    usable: bool
+    reasons: list[str]
+    warnings: list[str]
+    leads: list[LeadQuality]
+    beat_consistency: float
+
+    @property
+    def lead_ok(self) -> np.ndarray:
+        return np.array([lq.usable for lq in self.leads], dtype=bool)
+
+
+def lead_quality(
+    x: np.ndarray, xf: np.ndarray, fs: float, names: list[str], r: np.ndarray
+) -> list[LeadQuality]:
+    """x: raw mV, xf: prepared (band-passed) copy, r: detected beats."""
+    out: list[LeadQuality] = []
+    n = x.shape[0]
+    ms = fs / 1000.0
+    sos_hf = signal.butter(2, min(20.0, 0.4 * fs), btype="highpass", fs=fs, output="sos")
+    hf = signal.sosfiltfilt(sos_hf, x, axis=0)
+    qrs_mask = np.zeros(n, dtype=bool)
+    if r.size:
+        w = np.arange(-int(80 * ms), int(80 * ms) + 1)
+        qrs_mask[np.clip(r[:, None] + w[None, :], 0, n - 1).ravel()] = True
+    sos_lw = signal.butter(1, 0.5, btype="lowpass", fs=fs, output="sos")
+    wander = signal.sosfiltfilt(sos_lw, x - x.mean(axis=0), axis=0)
+    for j, name in enumerate(names):
+        lq = LeadQuality(name, True)
+        col = x[:, j]
+        sec = max(1, int(fs))
+        nwin = n // sec
+        stds = col[: nwin * sec].reshape(nwin, sec).std(axis=1) if nwin else np.array([col.std()])
+        if np.ptp(col) < 0.02 or np.mean(stds < 0.003) > 0.5:
+            lq.usable = False
+            lq.problems.append("flat line / lead off")
+            out.append(lq)
+            continue
+        lo, hi = col.min(), col.max()
+        clipped = np.mean((col <= lo + 1e-9) | (col >= hi - 1e-9))
+        if clipped > 0.05:
+            lq.usable = False
+            lq.problems.append(f"saturation ({100 * clipped:.0f} % of samples clipped)")
+        elif clipped > 0.01:
+            lq.problems.append(f"partial saturation ({100 * clipped:.1f} % clipped)")
+        if np.ptp(wander[:, j]) > 2.0:
+            lq.problems.append("baseline wander")
+        if fs >= 125:
+            f, p = signal.welch(col - col.mean(), fs=fs, nperseg=min(n, int(2 * fs)))
+            band = p[(f >= 1) & (f <= 40)].sum() + 1e-18
+            mains = p[((f >= 49) & (f <= 51)) | ((f >= 59) & (f <= 61))].sum()
+            if mains / band > 0.2:
+                lq.problems.append("powerline interference")
+        if r.size >= 2:
+            amp = np.median(np.abs(xf[r, j]))
+            qidx = np.clip(r[:, None] + np.arange(-int(60 * ms), int(60 * ms) + 1)[None, :], 0, n - 1)
+            amp = float(np.median(np.ptp(xf[qidx, j], axis=1)))
+            noise = float(np.sqrt(np.mean(hf[~qrs_mask, j] ** 2))) if np.any(~qrs_mask) else 0.0
+            lq.snr = amp / max(noise, 1e-6)
+            if lq.snr < 2.0:
+                lq.usable = False
+                lq.problems.append(f"muscle / high-frequency noise (QRS-to-noise ratio {lq.snr:.1f})")
+            elif lq.snr < 5.0:
+                lq.problems.append(f"muscle noise (QRS-to-noise ratio {lq.snr:.1f})")
+        out.append(lq)
+    return out
+
+
+def beat_correlations(xf: np.ndarray, fs: float, r: np.ndarray, lead: int) -> np.ndarray:
+    """Correlation of each beat's QRS (+-100 ms) with the median beat on one lead."""
+    if r.size < 2:
+        return np.zeros(r.size)
+    ms = fs / 1000.0
+    w = np.arange(-int(100 * ms), int(100 * ms) + 1)
+    idx = np.clip(r[:, None] + w[None, :], 0, xf.shape[0] - 1)
+    beats = xf[idx, lead]
+    beats = beats - beats.mean(axis=1, keepdims=True)
+    tpl = np.median(beats, axis=0)
+    num = beats @ tpl
+    den = np.linalg.norm(beats, axis=1) * np.linalg.norm(tpl) + 1e-12
+    return np.asarray(num / den)
+
+
+def assess(
+    x: np.ndarray, xf: np.ndarray, fs: float, names: list[str], r: np.ndarray
+) -> tuple[QualityReport, np.ndarray]:
+    """Overall verdict; also returns per-beat template correlation on the best lead."""
+    leads = lead_quality(x, xf, fs, names, r)
+    reasons: list[str] = []
+    warnings = [f"{lq.lead}: {p}" for lq in leads for p in lq.problems if lq.usable]
+    dur = x.shape[0] / fs
+    if dur < MIN_ANALYSIS_S:
+        reasons.append(f"recording too short ({dur:.1f} s; at least {MIN_ANALYSIS_S:g} s needed)")
+    ok = [i for i, lq in enumerate(leads) if lq.usable]
+    if not ok:
+        reasons.append("no usable lead: " + "; ".join(f"{lq.lead}: {', '.join(lq.problems)}" for lq in leads))
+    corr = np.zeros(r.size)
+    consistency = 0.0
+    if r.size < max(3, int(dur / 6)):
+        reasons.append(f"too few heartbeats detected ({r.size} in {dur:.0f} s)")
+    elif ok:
+        best = max(ok, key=lambda i: leads[i].snr)
+        corr = beat_correlations(xf, fs, r, best)
+        consistency = float(np.mean(corr > 0.6))
+        if consistency < 0.4:
+            reasons.append(
+                f"heartbeats not consistently recognisable ({100 * consistency:.0f} % of detected "
+                f"beats match the dominant beat): too noisy to interpret"
+            )
+    return QualityReport(not reasons, reasons, warnings, leads, consistency), corr

@@ -1,0 +1,389 @@
+"""Interpretation statements with SNOMED CT codes and the measured criteria behind each one, and urgency.
+
+Criteria follow common adult resting-ECG conventions (AHA/ACCF/HRS 2009 recommendations; 4th universal MI
+definition for ST elevation). Sex is not known to the analyzer, so sex-specific thresholds use the value
+that is safer for review (e.g. the lower ST-elevation limit in V2-V3, the QTc limit for men).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dualsign.analyzers.base import Urgency
+from dualsign.analyzers.ecg.leads import STANDARD_12
+from dualsign.analyzers.ecg.measure import MedianBeat
+from dualsign.analyzers.ecg.rhythm import Episode
+
+SCT = {
+    "normal": "164854000",
+    "sinus": "426783006",
+    "brady": "426177001",
+    "tachy": "427084000",
+    "af": "164889003",
+    "afl": "164890007",
+    "svt": "426761007",
+    "vt": "164895002",
+    "ivr": "49260003",
+    "bigeminy": "11157007",
+    "trigeminy": "75532003",
+    "pause": "5609005",
+    "avb1": "270492004",
+    "rbbb": "59118001",
+    "lbbb": "164909002",
+    "ivcd": "698252002",
+    "lvh": "164873001",
+    "long_qt": "111975006",
+    "ste": "164931005",
+    "pvc": "427172004",
+    "pac": "284470004",
+    "low_voltage": "251146004",
+    "lad": "39732003",
+    "rad": "47665007",
+}
+AF_RVR_BPM = 110.0
+TERRITORIES = {
+    "anterior": ("V1", "V2", "V3", "V4"),
+    "inferior": ("II", "III", "aVF"),
+    "lateral": ("I", "aVL", "V5", "V6"),
+}
+
+
+@dataclass
+class Statement:
+    key: str
+    text: str
+    criteria: dict[str, Any]
+    abnormal: bool = True
+    critical: bool = False
+    location: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str | None:
+        return SCT.get(self.key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "text": self.text,
+            "criteria": self.criteria,
+            "abnormal": self.abnormal,
+            "critical": self.critical,
+        }
+
+
+def _terminal_area(
+    mb: MedianBeat, names: list[str], lead: str, fs: float, last_ms: float = 40.0
+) -> float | None:
+    if lead not in names:
+        return None
+    j = names.index(lead)
+    q_on, q_off = int(mb.bounds.qrs_on[0]), int(mb.bounds.qrs_off[0])
+    iso = float(mb.beat[max(0, q_on - int(0.02 * fs)) : q_on + 1, j].mean())
+    a = max(q_on, q_off - int(last_ms * fs / 1000.0))
+    return float((mb.beat[a : q_off + 1, j] - iso).sum() / fs * 1000.0)  # mV*ms
+
+
+def interpret(
+    m: dict[str, Any],
+    eps: list[Episode],
+    labels: list[str],
+    names: list[str],
+    mb: MedianBeat | None,
+    fs: float,
+    duration_s: float,
+) -> list[Statement]:
+    out: list[Statement] = []
+    hr = m.get("hr_bpm")
+    base = [e for e in eps if e.label in ("SINUS", "SINUS_BRADY", "SINUS_TACHY", "AF", "AFL", "SVT", "OTHER")]
+    total = sum(e.end_s - e.start_s for e in base) or 1.0
+    by_label: dict[str, float] = {}
+    for e in base:
+        by_label[e.label] = by_label.get(e.label, 0.0) + (e.end_s - e.start_s)
+    extreme = hr is not None and (hr < 40 or hr > 150)
+    rate_crit = {"hr_bpm": hr, "critical_if": "HR < 40 or > 150 /min"}
+
+    af_eps = [e for e in eps if e.label == "AF"]
+    if af_eps:
+        af_hr = max((e.hr_bpm or 0.0) for e in af_eps)
+        rvr = af_hr > AF_RVR_BPM
+        out.append(
+            Statement(
+                "af",
+                "Atrial fibrillation" + (" with rapid ventricular response" if rvr else ""),
+                {
+                    "ventricular_rate_bpm": round(af_hr, 1),
+                    "rr_irregular": True,
+                    "p_waves": "absent",
+                    "af_burden_pct": round(100 * by_label.get("AF", 0) / total, 1),
+                    "rapid_if_rate_above_bpm": AF_RVR_BPM,
+                },
+                critical=rvr or extreme,
+                location={"start_s": af_eps[0].start_s, "end_s": af_eps[-1].end_s},
+            )
+        )
+    if any(e.label == "AFL" for e in eps):
+        out.append(Statement("afl", "Atrial flutter", {"hr_bpm": hr}, critical=extreme))
+    for label, key, text, lim in (
+        ("SINUS_BRADY", "brady", "Sinus bradycardia", "HR < 60 /min"),
+        ("SINUS_TACHY", "tachy", "Sinus tachycardia", "HR > 100 /min"),
+    ):
+        if by_label.get(label, 0.0) >= 0.5 * total:
+            out.append(Statement(key, text, {**rate_crit, "threshold": lim}, critical=extreme))
+    if by_label.get("SINUS", 0.0) >= 0.5 * total and not any(s.key in ("brady", "tachy") for s in out):
+        out.append(
+            Statement(
+                "sinus",
+                "Sinus rhythm",
+                {"hr_bpm": hr, "p_waves": "present before QRS"},
+                abnormal=False,
+                critical=extreme,
+            )
+        )
+    if by_label.get("SVT", 0.0) >= 0.5 * total:
+        out.append(
+            Statement(
+                "svt",
+                "Supraventricular tachycardia",
+                {**rate_crit, "p_waves": "not identified"},
+                critical=extreme,
+            )
+        )
+    if by_label.get("OTHER", 0.0) >= 0.5 * total:
+        out.append(
+            Statement(
+                "other_rhythm",
+                "Regular rhythm without identifiable P waves (non-sinus)",
+                {"hr_bpm": hr, "p_waves": "not identified"},
+                critical=extreme,
+            )
+        )
+    if extreme and not any(s.critical for s in out):
+        out.append(
+            Statement(
+                "brady" if (hr or 0) < 40 else "tachy",
+                "Extreme bradycardia" if (hr or 0) < 40 else "Extreme tachycardia",
+                rate_crit,
+                critical=True,
+            )
+        )
+    vt = [e for e in eps if e.label == "VT"]
+    if vt:
+        longest = max(vt, key=lambda e: e.n_beats)
+        out.append(
+            Statement(
+                "vt",
+                "Ventricular tachycardia"
+                + (" (non-sustained)" if longest.end_s - longest.start_s < 30 else ""),
+                {
+                    "runs": len(vt),
+                    "longest_run_beats": longest.n_beats,
+                    "rate_bpm": longest.hr_bpm,
+                    "rule": ">= 3 consecutive ventricular beats >= 100 /min",
+                },
+                critical=True,
+                location={"start_s": longest.start_s, "end_s": longest.end_s},
+            )
+        )
+    vr = [e for e in eps if e.label == "VRUN"]
+    if vr:
+        out.append(
+            Statement(
+                "ivr",
+                "Ventricular run(s) below 100 /min (idioventricular)",
+                {"runs": len(vr), "longest_run_beats": max(e.n_beats for e in vr)},
+            )
+        )
+    for label, key, text in (
+        ("BIGEMINY", "bigeminy", "Ventricular bigeminy"),
+        ("TRIGEMINY", "trigeminy", "Ventricular trigeminy"),
+    ):
+        ep = [e for e in eps if e.label == label]
+        if ep:
+            out.append(
+                Statement(
+                    key,
+                    text,
+                    {"episodes": len(ep), "duration_s": round(sum(e.end_s - e.start_s for e in ep), 1)},
+                )
+            )
+    pauses = [e for e in eps if e.label == "PAUSE"]
+    if pauses:
+        longest_p = max(pauses, key=lambda e: e.end_s - e.start_s)
+        dur = longest_p.end_s - longest_p.start_s
+        out.append(
+            Statement(
+                "pause",
+                "Pause",
+                {
+                    "longest_pause_s": round(dur, 2),
+                    "count": len(pauses),
+                    "rule": "RR >= 2.0 s; critical if >= 3.0 s",
+                },
+                critical=dur >= 3.0,
+                location={"start_s": longest_p.start_s, "end_s": longest_p.end_s},
+            )
+        )
+    n_v = labels.count("V")
+    n_s = labels.count("S")
+    minutes = max(duration_s / 60.0, 1e-9)
+    if n_v:
+        out.append(
+            Statement(
+                "pvc",
+                "Premature ventricular contractions",
+                {"count": n_v, "per_min": round(n_v / minutes, 1)},
+            )
+        )
+    if n_s and not af_eps:
+        out.append(
+            Statement(
+                "pac", "Premature atrial contractions", {"count": n_s, "per_min": round(n_s / minutes, 1)}
+            )
+        )
+
+    pr, qrs = m.get("pr_ms"), m.get("qrs_ms")
+    if pr is not None and pr > 200 and not af_eps:
+        out.append(Statement("avb1", "First-degree AV block", {"pr_ms": pr, "threshold_ms": 200}))
+    twelve = sum(1 for n in names if n in STANDARD_12) >= 8
+    lbbb = False
+    if mb is not None and qrs is not None and qrs >= 120:
+        v1 = _terminal_area(mb, names, "V1", fs)
+        lat = [a for a in (_terminal_area(mb, names, ld, fs) for ld in ("I", "V6")) if a is not None]
+        if v1 is not None and lat:
+            if v1 > 0 and min(lat) < 0:
+                out.append(
+                    Statement(
+                        "rbbb",
+                        "Right bundle branch block",
+                        {
+                            "qrs_ms": qrs,
+                            "v1_terminal_area_mv_ms": round(v1, 1),
+                            "rule": "QRS >= 120 ms, terminal R in V1, terminal S in I/V6",
+                        },
+                    )
+                )
+            elif v1 < 0 and min(lat) > 0:
+                lbbb = True
+                out.append(
+                    Statement(
+                        "lbbb",
+                        "Left bundle branch block",
+                        {
+                            "qrs_ms": qrs,
+                            "v1_terminal_area_mv_ms": round(v1, 1),
+                            "rule": "QRS >= 120 ms, negative V1, broad positive I/V6",
+                        },
+                    )
+                )
+            else:
+                out.append(
+                    Statement("ivcd", "Nonspecific intraventricular conduction delay", {"qrs_ms": qrs})
+                )
+    amps = m.get("qrs_amplitudes_mv", {})
+    if twelve and amps:
+        s_v1 = amps.get("V1", {}).get("s")
+        r_v56 = max([amps[ld]["r"] for ld in ("V5", "V6") if ld in amps] or [0.0])
+        r_avl = amps.get("aVL", {}).get("r")
+        sok = (s_v1 or 0.0) + r_v56
+        if sok >= 3.5 or (r_avl or 0.0) >= 1.1:
+            out.append(
+                Statement(
+                    "lvh",
+                    "Left ventricular hypertrophy by voltage criteria",
+                    {
+                        "sokolow_lyon_mv": round(sok, 2),
+                        "r_avl_mv": r_avl,
+                        "rule": "S(V1) + R(V5/V6) >= 3.5 mV or R(aVL) >= 1.1 mV",
+                    },
+                )
+            )
+        limb = [amps[ld]["r"] + amps[ld]["s"] for ld in ("I", "II", "III", "aVR", "aVL", "aVF") if ld in amps]
+        prec = [amps[ld]["r"] + amps[ld]["s"] for ld in ("V1", "V2", "V3", "V4", "V5", "V6") if ld in amps]
+        if len(limb) == 6 and max(limb) < 0.5:
+            out.append(
+                Statement(
+                    "low_voltage",
+                    "Low QRS voltage (limb leads)",
+                    {"max_limb_qrs_mv": round(max(limb), 2), "threshold_mv": 0.5},
+                )
+            )
+        elif len(prec) == 6 and max(prec) < 1.0:
+            out.append(
+                Statement(
+                    "low_voltage",
+                    "Low QRS voltage (precordial leads)",
+                    {"max_precordial_qrs_mv": round(max(prec), 2), "threshold_mv": 1.0},
+                )
+            )
+    qtc_b, qtc_f = m.get("qtc_bazett_ms"), m.get("qtc_fridericia_ms")
+    qtc = qtc_f if (hr or 0) > 90 else qtc_b
+    if qtc is not None and qtc >= 460 and (qrs or 0) < 120:
+        out.append(
+            Statement(
+                "long_qt",
+                "Prolonged QT interval",
+                {
+                    "qt_ms": m.get("qt_ms"),
+                    "qtc_ms": qtc,
+                    "formula": "Fridericia" if (hr or 0) > 90 else "Bazett",
+                    "threshold_ms": 460,
+                },
+            )
+        )
+    st = m.get("st_j60_mv", {})
+    if twelve and st:
+        hits: dict[str, list[str]] = {}
+        for terr, leads in TERRITORIES.items():
+            for ld in leads:
+                v = st.get(ld)
+                st_lim = 0.15 if ld in ("V2", "V3") else 0.1
+                if v is not None and v >= st_lim:
+                    hits.setdefault(terr, []).append(ld)
+        hits = {k: v for k, v in hits.items() if len(v) >= 2}
+        if hits:
+            stemi = not lbbb and (qrs or 0) < 120
+            out.append(
+                Statement(
+                    "ste",
+                    "ST elevation, "
+                    + ", ".join(hits)
+                    + " leads"
+                    + (": suspect acute injury (STEMI)" if stemi else ""),
+                    {
+                        "leads": hits,
+                        "st_j60_mv": {ld: st[ld] for v in hits.values() for ld in v},
+                        "rule": ">= 0.1 mV at J+60 in 2 contiguous leads (>= 0.15 mV in V2-V3)",
+                    },
+                    critical=stemi,
+                )
+            )
+    ax = m.get("qrs_axis_deg")
+    if twelve and ax is not None and not lbbb:
+        if -90 <= ax < -30:
+            out.append(Statement("lad", "Left axis deviation", {"qrs_axis_deg": ax, "threshold_deg": -30}))
+        elif 90 < ax <= 180:
+            out.append(Statement("rad", "Right axis deviation", {"qrs_axis_deg": ax, "threshold_deg": 90}))
+    if twelve and out and not any(s.abnormal for s in out) and any(s.key == "sinus" for s in out):
+        out.insert(
+            0,
+            Statement("normal", "Normal ECG", {"rule": "sinus rhythm, no abnormal finding"}, abnormal=False),
+        )
+    return out
+
+
+def urgency(statements: list[Statement], usable: bool) -> Urgency:
+    if any(s.critical for s in statements):
+        return Urgency.CRITICAL
+    urgent = {"af", "afl", "svt", "ivr", "pause", "lbbb"}
+    if any(s.key in urgent for s in statements):
+        return Urgency.URGENT
+    if any(s.key == "long_qt" and (s.criteria.get("qtc_ms") or 0) >= 500 for s in statements):
+        return Urgency.URGENT
+    return Urgency.ROUTINE
+
+
+def beat_summary(labels: list[str]) -> dict[str, int]:
+    return {c: int(np.sum(np.array(labels) == c)) for c in "NSVFQ"} if labels else {c: 0 for c in "NSVFQ"}
