@@ -42,9 +42,10 @@ def test_racing_signers_produce_one_charge(
 
     def sign() -> None:
         try:
+            # All start together; the barrier is outside the transaction because SQLite may hold
+            # its write lock from the first statement, and waiting inside it would deadlock.
+            barrier.wait(timeout=10)
             with database.session() as s:
-                s.get_one(Exam, ref.exam_id)
-                barrier.wait(timeout=10)
                 claim_id = _charge(s, ref, catalogue).id
             outcome: object = claim_id
         except ClaimConflict:
