@@ -160,10 +160,13 @@ class ECGAnalyzer:
                         return {k: float(v) for k, v in p.items()}
                     except Exception:
                         pass
-                rs = r[sel]
-                return rules.rule_rhythm_probabilities(
-                    np.diff(rs) / fs, float(np.mean(b.p_present[sel])) if np.any(sel) else 0.0, True
-                )
+                # Irregularity of N-to-N intervals only, so ectopic beats (bigeminy) do not look like AF.
+                rs, ls = r[sel], lab_arr[sel]
+                nn = (ls[1:] == "N") & (ls[:-1] == "N")
+                rr_w = np.diff(rs) / fs
+                rr_w = rr_w[nn] if np.count_nonzero(nn) >= 4 else rr_w
+                p_frac = float(np.mean(b.p_present[sel])) if np.any(sel) else 0.0
+                return rules.rule_rhythm_probabilities(rr_w, p_frac, True)
 
             af, window_probs = af_windows(rec.n_samples, fs, r, probs_for)
             noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)

@@ -25,12 +25,14 @@ def rule_beat_classes(r: np.ndarray, fs: float, qrs_ms: np.ndarray) -> tuple[lis
     local = np.convolve(pre, np.ones(k) / k, mode="same")
     med_w = float(np.median(qrs_ms[qrs_ms > 0])) if np.any(qrs_ms > 0) else 100.0
     premature = (pre < 0.85 * local) & (post > 1.05 * pre)
-    wide = qrs_ms > max(120.0, 1.3 * med_w)
+    # In an irregular rhythm prematurity means nothing: only width marks a V beat there.
+    irregular = rr_irregularity(rr) >= 0.12
+    wide = qrs_ms > max(130.0, 1.5 * med_w)
     for i in range(n):
         if wide[i] and (premature[i] or med_w < 120):
             labels[i] = "V"
             probs[i] = [0.1, 0.0, 0.9, 0.0, 0.0]
-        elif premature[i] and pre[i] < 0.8 * local[i]:
+        elif premature[i] and pre[i] < 0.75 * local[i] and post[i] > 1.15 * local[i] and not irregular:
             labels[i] = "S"
             probs[i] = [0.3, 0.7, 0.0, 0.0, 0.0]
     return labels, probs
@@ -50,6 +52,8 @@ def rule_rhythm_probabilities(rr_s: np.ndarray, p_fraction: float, usable: bool)
     if not usable:
         return {"N": 0.0, "A": 0.0, "O": 0.0, "~": 1.0}
     irr = rr_irregularity(rr_s)
-    a = float(np.clip((irr - 0.06) / 0.08, 0, 1)) * float(np.clip((0.8 - p_fraction) / 0.5, 0, 1))
+    # P-wave presence is a weak cue on single-lead strips (fibrillatory waves pass as P waves), so it only
+    # nudges the score; irregularity >= 0.12 alone is enough.
+    a = float(np.clip((irr - 0.08) / 0.08 + 0.2 * (0.5 - p_fraction), 0, 1))
     rest = 1.0 - a
     return {"N": rest * 0.7, "A": a, "O": rest * 0.3, "~": 0.0}

@@ -245,7 +245,10 @@ def interpret(
         )
 
     pr, qrs = m.get("pr_ms"), m.get("qrs_ms")
-    if pr is not None and pr > 200 and not af_eps:
+    # Interval statements need more than one lead: on a single-lead strip the P onset and T end are often
+    # not visible, and a wrong interval statement would mislabel a normal rhythm strip.
+    multi = len(names) >= 2
+    if multi and pr is not None and pr > 200 and not af_eps:
         out.append(Statement("avb1", "First-degree AV block", {"pr_ms": pr, "threshold_ms": 200}))
     twelve = sum(1 for n in names if n in STANDARD_12) >= 8
     lbbb = False
@@ -320,7 +323,7 @@ def interpret(
             )
     qtc_b, qtc_f = m.get("qtc_bazett_ms"), m.get("qtc_fridericia_ms")
     qtc = qtc_f if (hr or 0) > 90 else qtc_b
-    if qtc is not None and qtc >= 460 and (qrs or 0) < 120:
+    if multi and qtc is not None and qtc >= 460 and (qrs or 0) < 120:
         out.append(
             Statement(
                 "long_qt",
