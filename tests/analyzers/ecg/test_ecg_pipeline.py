@@ -156,8 +156,12 @@ def test_nan_and_zero_length(tmp_path: Path) -> None:
 def test_cli_two_paths_in_order(tmp_path: Path) -> None:
     bad = tmp_path / "missing"
     exe = [sys.executable, "-c", "import sys; from dualsign.cli import main; sys.exit(main())"]
-    out = subprocess.run([*exe, "analyze", str(DATA / "HR06004"), str(bad), str(DATA / "A00027"), "--json"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*exe, "analyze", str(DATA / "HR06004"), str(bad), str(DATA / "A00027"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(lines) == 3
     assert lines[0]["path"].endswith("HR06004") and lines[0]["quality"]["usable"]

@@ -1,0 +1,62 @@
+"""Speed: a 10-s 12-lead ECG and a 30-min two-lead record, analysed end to end on one core, vs neurokit2.
+
+    python benchmarks/ecg_speed.py [--data /work/shared/data/ecg]
+
+Times the whole analyzer (detection, QC, delineation, beat classes, rhythm, measurements, statements) on
+records already read into memory, median of several runs; neurokit2's `ecg_process` runs on the same
+signals (its first lead) in the same process and the ratio nk2 / ours is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from dualsign.analyzers.ecg import ECGAnalyzer  # noqa: E402
+from dualsign.analyzers.ecg.read import read_ecg  # noqa: E402
+
+
+def _time(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return sorted(ts)[len(ts) // 2]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="/work/shared/data/ecg")
+    args = ap.parse_args()
+    import neurokit2 as nk
+
+    data = Path(args.data)
+    an = ECGAnalyzer()
+    cases = [
+        ("10-s 12-lead (E07500, 500 Hz)", data / "cinc2021_12lead/E07500", 7, 0.1),
+        ("30-min 2-lead (mitdb 106, 360 Hz)", data / "mitdb/106", 3, 1.0),
+    ]
+    for name, path, runs, target in cases:
+        rec = read_ecg(path)
+        an.analyze_record(rec)  # warm-up (imports, model load)
+        ours = _time(lambda rec=rec: an.analyze_record(rec), runs)
+        nk_t = _time(
+            lambda rec=rec: nk.ecg_process(rec.signal[:, 0], sampling_rate=int(rec.fs)), max(1, runs // 2)
+        )
+        print(
+            f"{name}: ours {1000 * ours:.0f} ms (target <= {1000 * target:.0f} ms: "
+            f"{'met' if ours <= target else 'NOT met'}); neurokit2 ecg_process (1 lead) {1000 * nk_t:.0f} ms; "
+            f"ratio nk2/ours {nk_t / ours:.1f}x; models {an.analyze_record(rec).raw['models']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
