@@ -52,7 +52,8 @@ def main() -> int:
         )
         print(
             f"{name}: ours {1000 * ours:.0f} ms (target <= {1000 * target:.0f} ms: "
-            f"{'met' if ours <= target else 'NOT met'}); neurokit2 ecg_process (1 lead) {1000 * nk_t:.0f} ms; "
+            f"{'met' if ours <= target else 'NOT met'}); "
+              f"neurokit2 ecg_process (1 lead) {1000 * nk_t:.0f} ms; "
             f"ratio nk2/ours {nk_t / ours:.1f}x; models {an.analyze_record(rec).raw['models']}"
         )
     return 0

@@ -1,4 +1,4 @@
-"""Readers round-trip: a real 12-lead record written as CSV, DICOM waveform and HL7 aECG reads back the same."""
+"""Readers round-trip: a real 12-lead record written as CSV, DICOM and HL7 aECG reads back the same."""
 
 from __future__ import annotations
 
@@ -92,7 +92,8 @@ def test_aecg_round_trip(tmp_path: Path) -> None:
     for j, name in enumerate(LEADS):
         digits = " ".join(str(v) for v in raw[:, j])
         seqs.append(
-            f'<component><sequence><code code="MDC_ECG_LEAD_{name.upper()}" codeSystem="2.16.840.1.113883.6.24"/>'
+            f'<component><sequence><code code="MDC_ECG_LEAD_{name.upper()}" '
+            'codeSystem="2.16.840.1.113883.6.24"/>'
             f'<value xsi:type="SLIST_PQ"><origin value="0" unit="uV"/><scale value="5" unit="uV"/>'
             f"<digits>{digits}</digits></value></sequence></component>"
         )
