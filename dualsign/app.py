@@ -17,6 +17,7 @@ from dualsign.audit import api as audit_api
 from dualsign.billing import api as billing_api
 from dualsign.exams import api as exams_api
 from dualsign.exams.lifecycle import IllegalTransition
+from dualsign.http import Refusal, record_refusal
 from dualsign.reports import api as reports_api
 from dualsign.review import api as review_api
 from dualsign.runtime import Runtime
@@ -37,6 +38,11 @@ def create_app(rt: Runtime, *, start_worker: bool = True) -> FastAPI:
     app.state.runtime = rt
     for module in (accounts_api, exams_api, review_api, reports_api, billing_api, audit_api):
         app.include_router(module.router)
+
+    @app.exception_handler(Refusal)
+    async def _refused(_: Request, exc: Refusal) -> JSONResponse:
+        record_refusal(rt, exc)
+        return JSONResponse({"detail": exc.why}, exc.status_code)
 
     @app.exception_handler(IllegalTransition)
     async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:

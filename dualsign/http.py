@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
 
 from dualsign.accounts.models import Role, User
 from dualsign.accounts.tokens import InvalidToken, read_token
@@ -69,32 +68,45 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
 
     def check(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
-            deny(rt, principal, f"{request.method} {request.url.path}", "endpoint", None,
+            deny(rt, principal, "read" if request.method == "GET" else "update", "endpoint",
+                 f"{request.method} {request.url.path}",
                  f"role '{principal.role}' may not use this (allowed: {', '.join(sorted(allowed))})")
         return principal
 
     return check
 
 
+class Refusal(Exception):
+    """A refused request. Raised inside the request's transaction; the application's handler records it
+    in the audit trail after that transaction has ended (so the record never waits on it) and answers
+    the client with the reason."""
+
+    def __init__(self, principal: Principal, action: str, object_type: str, object_id: Any, why: str,
+                 status_code: int, outcome: str) -> None:
+        super().__init__(why)
+        self.principal, self.action, self.object_type, self.object_id = principal, action, object_type, object_id
+        self.why, self.status_code, self.outcome = why, status_code, outcome
+
+
 def deny(rt: Runtime, principal: Principal, action: str, object_type: str, object_id: Any, why: str,
-         code: int = status.HTTP_403_FORBIDDEN) -> None:
-    """Refuse, and keep the refusal in the audit trail (in its own transaction)."""
-    audit.record_separately(rt.db, principal.actor, "access", object_type, object_id, outcome="denied",
-                            detail={"request": action, "why": why})
-    raise HTTPException(code, why)
+         code: int = status.HTTP_403_FORBIDDEN) -> NoReturn:
+    """Refuse for lack of rights (role or site); audited as denied."""
+    raise Refusal(principal, action, object_type, object_id, why, code, "denied")
 
 
 def fail(rt: Runtime, principal: Principal, action: str, object_type: str, object_id: Any, why: str,
-         code: int) -> None:
-    """A refused action (wrong password, illegal state): audited as a failure, explained to the user."""
-    audit.record_separately(rt.db, principal.actor, action, object_type, object_id, outcome="failure",
-                            detail={"why": why})
-    raise HTTPException(code, why)
+         code: int) -> NoReturn:
+    """Refuse an action that was allowed but could not be done (wrong password, illegal state); audited
+    as a failure."""
+    raise Refusal(principal, action, object_type, object_id, why, code, "failure")
+
+
+def record_refusal(rt: Runtime, refusal: Refusal) -> None:
+    audit.record_separately(rt.db, refusal.principal.actor, refusal.action, refusal.object_type,
+                            refusal.object_id, outcome=refusal.outcome, detail={"why": refusal.why})
 
 
 def in_scope(site_id: int, scope: Iterable[int]) -> bool:
     return site_id in set(scope)
 
 
-def session_of(rt: Runtime) -> Session:
-    return rt.db.sessions()

@@ -53,3 +53,36 @@ def database(database_url: str) -> Iterator[Database]:
         yield db
     finally:
         db.engine.dispose()
+
+
+# --- the whole service on a temporary home -------------------------------------------------------
+
+DEMO_SAMPLES = REPO / "dualsign" / "demo" / "samples"
+PASSWORD = "correct-horse-battery"
+
+
+def make_settings(home: Path, database_url: str, **overrides: object):  # type: ignore[no-untyped-def]
+    from dualsign.settings import Settings
+
+    values: dict[str, object] = dict(
+        home=home, database_url=database_url, store_dir=home / "store", keys_dir=home / "keys",
+        worker="inprocess", worker_threads=2, broker_url="redis://127.0.0.1:6379/15", token_secret="",
+        token_minutes=15, service_key_algorithm="SM2", catalogue_path=None, host="127.0.0.1", port=0,
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def runtime(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A migrated database, file store and service key under tmp_path (migrations run for real)."""
+    from dualsign import migrate
+    from dualsign.runtime import build_runtime
+
+    settings = make_settings(tmp_path / "home", database_url)
+    migrate.upgrade(database_url)
+    rt = build_runtime(settings)
+    yield rt
+    if rt.dispatcher is not None:
+        rt.dispatcher.stop()
+    rt.db.engine.dispose()

@@ -12,6 +12,9 @@ from dualsign.db import Base, utcnow
 
 class Exam(Base):
     __tablename__ = "exam"
+    # The same files sent again by the same site are the same exam; another site's copy is its own exam
+    # (one site must never receive another site's patient through a duplicate upload).
+    __table_args__ = (UniqueConstraint("site_id", "content_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     accession: Mapped[str] = mapped_column(String(64), unique=True)
@@ -22,7 +25,7 @@ class Exam(Base):
     modality: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(24), index=True)
     # sha256 over the sorted file hashes: the same files uploaded twice are the same exam.
-    content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     priority: Mapped[str] = mapped_column(String(16), default="routine")  # routine / urgent / stat (ordering)
     urgency: Mapped[str | None] = mapped_column(String(16))  # the AI's: routine / urgent / critical
     ai_summary: Mapped[str | None] = mapped_column(Text)

@@ -60,7 +60,8 @@ def receive(
 ) -> tuple[Exam, bool]:
     """Store the files and create the exam in status 'received'. Returns (exam, created).
 
-    The same files uploaded again return the existing exam (created=False), not a second one.
+    The same files uploaded again by the same site return the existing exam (created=False), not a
+    second one; for a different patient they are refused.
     """
     try:
         modality = Modality(modality).value
@@ -84,8 +85,11 @@ def receive(
         stored.append((name, sha, size))
     digest = content_digest([sha for _, sha, _ in stored])
 
-    existing = session.scalar(select(Exam).where(Exam.content_sha256 == digest))
+    existing = session.scalar(select(Exam).where(Exam.site_id == site.id, Exam.content_sha256 == digest))
     if existing is not None:
+        if existing.patient_id != patient.id:
+            raise IntakeError(f"these files were already received as exam {existing.accession} for another "
+                              "patient; check the patient before sending them again")
         audit.record(session, actor, "create", "exam", existing.id,
                      detail={"content_sha256": digest, "duplicate": True})
         return existing, False
@@ -110,7 +114,7 @@ def receive(
             session.flush()
     except IntegrityError:
         # A concurrent upload of the same files won the race: theirs is the exam.
-        winner = session.scalar(select(Exam).where(Exam.content_sha256 == digest))
+        winner = session.scalar(select(Exam).where(Exam.site_id == site.id, Exam.content_sha256 == digest))
         if winner is None:
             raise
         return winner, False

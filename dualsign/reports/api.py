@@ -74,7 +74,6 @@ def _signed(rt: Any, principal: Principal, exam_id: int, action: str, work: Any)
             return report_view(session, report, rt.service_public_keys)
     except (reports.SignError, BillingError) as exc:
         fail(rt, principal, action, "exam", exam_id, str(exc), status.HTTP_409_CONFLICT)
-        raise  # unreachable: fail() raises
 
 
 @router.post("/exams/{exam_id}/sign")

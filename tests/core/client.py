@@ -1,0 +1,46 @@
+"""Thin helpers over FastAPI's TestClient for API tests."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import DEMO_SAMPLES
+from tests.core.network import PASSWORD
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = client.post("/api/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def sample_files(record: str) -> list[Path]:
+    return sorted(p for p in DEMO_SAMPLES.glob(f"{record}.*"))
+
+
+def upload(client: TestClient, headers: dict[str, str], paths: list[Path], *, mrn: str = "MRN-1",
+           modality: str = "ecg", insurance: str | None = "INS-123456") -> Any:
+    files = [("files", (p.name, p.read_bytes(), "application/octet-stream")) for p in paths]
+    data = {"modality": modality, "patient_mrn": mrn, "patient_name": "Test Patient", "patient_sex": "F",
+            "patient_birth_date": "1960-01-01"}
+    if insurance:
+        data["insurance_number"] = insurance
+    return client.post("/api/exams", headers=headers, files=files, data=data)
+
+
+def wait_for_status(client: TestClient, headers: dict[str, str], exam_id: int, wanted: set[str],
+                    timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(f"/api/exams/{exam_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if body["status"] in wanted:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"exam {exam_id} stuck in {body['status']}: {body}")
+        time.sleep(0.1)

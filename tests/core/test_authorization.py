@@ -1,0 +1,132 @@
+"""Authorization matrix: every endpoint x every role x own site / other site, each asserted allowed or
+refused. "Allowed" means the request got past role and site checks (it may still be refused by state,
+e.g. 409 for signing with a wrong password); "refused" means 403 and nothing changed."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dualsign.app import create_app
+from tests.core.client import login, sample_files, upload, wait_for_status
+from tests.core.network import build_network
+
+ROLES = ["technologist", "physician", "qc_officer", "billing", "auditor", "admin"]
+
+# endpoint name -> roles allowed on their own site's data. On another site's data every role is refused,
+# except where the endpoint carries no site data (marked in SITELESS).
+ALLOWED = {
+    "me": set(ROLES),
+    "upload": {"technologist", "physician"},
+    "list_exams": {"technologist", "physician", "qc_officer"},
+    "get_exam": {"technologist", "physician", "qc_officer"},
+    "retry": {"technologist", "qc_officer"},
+    "worklist": {"physician"},
+    "findings": {"physician"},
+    "decide": {"physician"},
+    "add_finding": {"physician"},
+    "reports": {"physician"},
+    "sign": {"physician"},
+    "amend": {"physician"},
+    "retract": {"physician"},
+    "verify": {"admin"},
+    "claims": {"billing"},
+    "claims_export": {"billing"},
+    "audit_events": {"auditor"},
+    "audit_export": {"auditor"},
+    "audit_verify": {"auditor"},
+}
+# Endpoints whose data is always the caller's own site (nothing of another site can be addressed):
+# for them "other site" means a user of the other county calling the same endpoint, with the same result.
+SITELESS = {"me", "upload", "list_exams", "worklist", "claims", "verify", "audit_events", "audit_export",
+            "audit_verify"}
+
+
+def call(client: TestClient, name: str, headers: dict[str, str], exam_id: int, finding_id: int,
+         site_code: str):  # type: ignore[no-untyped-def]
+    e = f"/api/exams/{exam_id}"
+    wrong = {"password": "not-the-password", "impression": "x", "reason": "r"}
+    match name:
+        case "me":
+            return client.get("/api/me", headers=headers)
+        case "upload":
+            return upload(client, headers, sample_files("HR06004"), mrn="AUTHZ")
+        case "list_exams":
+            return client.get("/api/exams", headers=headers)
+        case "get_exam":
+            return client.get(e, headers=headers)
+        case "retry":
+            return client.post(f"{e}/retry", headers=headers)
+        case "worklist":
+            return client.get("/api/worklist", headers=headers)
+        case "findings":
+            return client.get(f"{e}/findings", headers=headers)
+        case "decide":
+            return client.post(f"{e}/findings/{finding_id}/decision", headers=headers, json={"decision": "bogus"})
+        case "add_finding":
+            return client.post(f"{e}/findings", headers=headers, json={"kind": "statement", "label": " "})
+        case "reports":
+            return client.get(f"{e}/reports", headers=headers)
+        case "sign":
+            return client.post(f"{e}/sign", headers=headers, json=wrong)
+        case "amend":
+            return client.post(f"{e}/amend", headers=headers, json=wrong)
+        case "retract":
+            return client.post(f"{e}/retract", headers=headers, json=wrong)
+        case "verify":
+            return client.get("/api/verify", headers=headers)
+        case "claims":
+            return client.get("/api/claims", headers=headers)
+        case "claims_export":
+            return client.get("/api/claims/export", headers=headers, params={"site": site_code})
+        case "audit_events":
+            return client.get("/api/audit/events", headers=headers)
+        case "audit_export":
+            return client.get("/api/audit/export", headers=headers)
+        case "audit_verify":
+            return client.get("/api/audit/verify", headers=headers)
+    raise AssertionError(name)
+
+
+@pytest.fixture
+def client(runtime):  # type: ignore[no-untyped-def]
+    build_network(runtime)
+    with TestClient(create_app(runtime)) as c:
+        yield c
+
+
+def test_every_endpoint_role_and_site(client: TestClient) -> None:
+    tech = login(client, "technologist.a")
+    exam_id = upload(client, tech, sample_files("E07509"), mrn="MATRIX").json()["id"]
+    assert wait_for_status(client, tech, exam_id, {"preliminary", "qc_failed"})["status"] == "preliminary"
+    doc = login(client, "physician.a")
+    finding_id = client.get(f"/api/exams/{exam_id}/findings", headers=doc).json()["items"][0]["id"]
+    status_before = client.get(f"/api/exams/{exam_id}", headers=doc).json()["status"]
+
+    # The exam and the billing site belong to county A; users '<role>.a' are own-site, '<role>.b' other-site.
+    assert set(ALLOWED) == {n for n in ALLOWED}  # every endpoint listed once
+    mismatches = []
+    for name, allowed_roles in ALLOWED.items():
+        for role in ROLES:
+            for suffix in ("a", "b"):
+                headers = login(client, f"{role}.{suffix}")
+                own_site = suffix == "a" or name in SITELESS
+                r = call(client, name, headers, exam_id, finding_id, "A")
+                expect_allowed = role in allowed_roles and own_site
+                got_allowed = r.status_code not in (401, 403)
+                if expect_allowed != got_allowed or r.status_code >= 500:
+                    mismatches.append(f"{name} as {role}.{suffix}: HTTP {r.status_code} {r.text[:120]}")
+    assert not mismatches, "\n".join(mismatches)
+
+    # Nothing the refused or wrong-password calls did changed the exam.
+    assert client.get(f"/api/exams/{exam_id}", headers=doc).json()["status"] in {status_before, "in_review"}
+    assert all(f["review_state"] == "proposed"
+               for f in client.get(f"/api/exams/{exam_id}/findings", headers=doc).json()["items"])
+
+
+def test_unauthenticated_and_forged_tokens_are_refused(client: TestClient) -> None:
+    for path in ("/api/me", "/api/worklist", "/api/claims", "/api/audit/events"):
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": "Bearer not.a.token"}).status_code == 401
+    r = client.post("/api/auth/token", data={"username": "physician.a", "password": "nope-nope-nope"})
+    assert r.status_code == 401
