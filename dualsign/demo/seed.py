@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
@@ -83,14 +84,11 @@ def seed_exams(rt: Runtime) -> int:
             patient = patients.find_or_create(
                 session, actor, site_id=site.id, mrn=p["mrn"], name=p["name"], sex=p["sex"],
                 birth_date=dt.date.fromisoformat(p["birth_date"]), insurance_number=p["insurance_number"])
-            handles = [Path(str(samples / name)).open("rb") for name in entry["files"]]
-            try:
-                files = [exams.IncomingFile(name, fh) for name, fh in zip(entry["files"], handles, strict=True)]
+            with ExitStack() as stack:
+                files = [exams.IncomingFile(name, stack.enter_context(Path(str(samples / name)).open("rb")))
+                         for name in entry["files"]]
                 exam, new = exams.receive(session, rt.store, files=files, modality=entry["modality"], site=site,
                                           patient=patient, actor=actor)
-            finally:
-                for fh in handles:
-                    fh.close()
             if new:
                 worker.queue_received(session, exam)
                 created += 1

@@ -19,8 +19,8 @@ from dualsign.accounts.models import Site
 from dualsign.audit import service as audit
 from dualsign.db import utcnow
 from dualsign.exams.lifecycle import ExamStatus, check_transition
-from dualsign.exams.models import Exam, ExamFile, ExamTransition
 from dualsign.exams.modality import Modality
+from dualsign.exams.models import Exam, ExamFile, ExamTransition
 from dualsign.exams.store import FileStore
 from dualsign.patients.models import Patient
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import Select, case, or_, select
 from sqlalchemy.orm import Session
 
 from dualsign.accounts.models import Role, User
@@ -167,7 +167,9 @@ URGENCY_RANK = case({"critical": 0, "urgent": 1}, value=Exam.urgency, else_=2)
 PRIORITY_RANK = case({"stat": 0, "urgent": 1}, value=Exam.priority, else_=2)
 
 
-def worklist_query(user: User, statuses: Sequence[str] = (ExamStatus.PRELIMINARY, ExamStatus.IN_REVIEW)):  # type: ignore[no-untyped-def]
+def worklist_query(
+    user: User, statuses: Sequence[str] = (ExamStatus.PRELIMINARY, ExamStatus.IN_REVIEW)
+) -> Select[Exam]:
     """Exams this physician may read: their own site's and those routed to their site, most urgent
     first, then longest waiting. Qualification is checked per modality."""
     if user.role != Role.PHYSICIAN:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,7 +54,7 @@ class InProcessWorker:
                         fut = self.pool.submit(service.analyze_exam, self.db, self.store, self.service_key,
                                                exam_id)
                         self._inflight[exam_id] = fut
-                        fut.add_done_callback(lambda f, e=exam_id: self._done(e, f))
+                        fut.add_done_callback(functools.partial(self._done, exam_id))
             except Exception:  # keep dispatching; the error is logged, the queue is in the database
                 log.exception("dispatch loop error")
             self._wake.wait(self.poll_seconds)

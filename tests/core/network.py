@@ -34,9 +34,10 @@ def build_network(rt: Runtime) -> Network:
         for site in (p, c, a, b, t):
             net.sites[site.code] = site.id
 
-        def user(name: str, role: str, site, mods=(), valid_to=today.replace(year=today.year + 3),  # type: ignore[no-untyped-def]
+        def user(name: str, role: str, site, mods=(), valid_to=None,  # type: ignore[no-untyped-def]
                  algorithm: str = "SM2-SM3") -> None:
             physician = role == "physician"
+            valid_to = valid_to or today.replace(year=today.year + 3)
             u = accounts.create_user(
                 s, username=name, full_name=name.title(), role=role, site=site, password=PASSWORD,
                 qualified_modalities=mods, licence_number=f"LIC-{name}" if physician else None,
