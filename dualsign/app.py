@@ -26,8 +26,7 @@ from dualsign.runtime import Runtime
 def create_app(rt: Runtime, *, start_worker: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if start_worker:
-            rt.start_worker()
+        rt.start_worker(analyse_here=start_worker)
         yield
         if rt.dispatcher is not None:
             rt.dispatcher.stop()

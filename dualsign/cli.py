@@ -68,14 +68,19 @@ def _worker(args: argparse.Namespace) -> int:
     """A Celery worker process (scale-out path); the in-process worker needs no command."""
     from dualsign import migrate
     from dualsign.runtime import get_runtime
-    from dualsign.worker import service
-    from dualsign.worker.celery_app import analyze_exam, app
+    from dualsign.worker.celery_app import StaleSweeper, app, dispatch_queued
 
     rt = get_runtime()
     migrate.upgrade(rt.settings.database_url)
-    for exam_id in service.queued_exam_ids(rt.db, limit=10_000):
-        analyze_exam.delay(exam_id)  # anything queued while no worker ran
-    app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={args.concurrency}", "--pool=prefork"])
+    sweeper = StaleSweeper(rt.db, rt.settings.analysis_lease_seconds)
+    sweeper.sweep()  # exams left 'analyzing' by a worker that died and has been silent a whole lease
+    dispatch_queued(rt.db)  # anything queued while no worker ran
+    rt.db.engine.dispose()  # the pool processes fork from here: let each open its own connections
+    sweeper.start()
+    try:
+        app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={args.concurrency}", "--pool=prefork"])
+    finally:
+        sweeper.stop()
     return 0
 
 

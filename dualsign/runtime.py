@@ -29,18 +29,25 @@ class Runtime:
     catalogue: Catalogue
     dispatcher: Dispatcher | None = None
 
-    def start_worker(self) -> Dispatcher:
-        """The worker this installation is configured for (in-process by default)."""
+    def start_worker(self, analyse_here: bool = True) -> Dispatcher | None:
+        """The dispatcher this installation is configured for (in-process by default).
+
+        With Celery the API only hands exams to the broker, so it always needs the dispatcher; with the
+        in-process worker, analyse_here=False (`serve --no-worker`) leaves analysis to another process
+        that polls the same database, and uploads notify nobody."""
         if self.dispatcher is None:
             if self.settings.worker == "celery":
                 from dualsign.worker.celery_app import CeleryDispatcher
 
-                self.dispatcher = CeleryDispatcher()
-            else:
+                self.dispatcher = CeleryDispatcher(self.db)
+            elif analyse_here:
                 from dualsign.worker.inprocess import InProcessWorker
 
                 self.dispatcher = InProcessWorker(self.db, self.store, self.service_key,
-                                                  threads=self.settings.worker_threads)
+                                                  threads=self.settings.worker_threads,
+                                                  lease_seconds=self.settings.analysis_lease_seconds)
+            else:
+                return None
             self.dispatcher.start()
         return self.dispatcher
 

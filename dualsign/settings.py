@@ -32,6 +32,11 @@ class Settings:
     host: str
     port: int
     extra: dict[str, str] = field(default_factory=dict)
+    # A running analysis renews its heartbeat every lease/4 s; one silent for a whole lease is taken
+    # to be dead and is queued again (Celery workers sweep for these; see worker/service.py).
+    analysis_lease_seconds: float = 120.0
+    # Redis redelivers a task left unacknowledged by a dead worker after this long.
+    broker_visibility_timeout: int = 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -51,6 +56,8 @@ class Settings:
             catalogue_path=Path(catalogue) if catalogue else None,
             host=_env("HOST", "127.0.0.1"),
             port=int(_env("PORT", "8000")),
+            analysis_lease_seconds=float(_env("ANALYSIS_LEASE_SECONDS", "120")),
+            broker_visibility_timeout=int(_env("BROKER_VISIBILITY_TIMEOUT", "3600")),
         )
 
 

@@ -21,6 +21,9 @@ class AnalysisRun(Base):
     model_card: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[dt.datetime | None]
+    # Renewed by the analysing worker while it runs; a run whose heartbeat is older than the lease
+    # belongs to a dead worker and may be taken over (several Celery workers share one queue).
+    heartbeat_at: Mapped[dt.datetime | None]
     outcome: Mapped[str] = mapped_column(String(16), default="running")  # running/succeeded/failed/abandoned
     error: Mapped[str | None] = mapped_column(Text)
     quality: Mapped[dict[str, object] | None] = mapped_column(JSON)

@@ -17,10 +17,10 @@ log = logging.getLogger(__name__)
 
 class InProcessWorker:
     def __init__(self, db: Database, store: FileStore, service_key: KeyPair, threads: int = 2,
-                 poll_seconds: float = 1.0) -> None:
+                 poll_seconds: float = 1.0, lease_seconds: float = 120.0) -> None:
         self.db, self.store, self.service_key = db, store, service_key
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="analysis")
-        self.poll_seconds = poll_seconds
+        self.poll_seconds, self.lease_seconds = poll_seconds, lease_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._inflight: dict[int, Future[str | None]] = {}
@@ -52,7 +52,7 @@ class InProcessWorker:
                         if exam_id in self._inflight:
                             continue
                         fut = self.pool.submit(service.analyze_exam, self.db, self.store, self.service_key,
-                                               exam_id)
+                                               exam_id, self.lease_seconds)
                         self._inflight[exam_id] = fut
                         fut.add_done_callback(functools.partial(self._done, exam_id))
             except Exception:  # keep dispatching; the error is logged, the queue is in the database

@@ -4,12 +4,16 @@ crash mid-analysis leaves nothing half-written and the exam is simply queued aga
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from dualsign.analyzers.base import AnalysisResult, Analyzer, AnalyzerError
@@ -66,6 +70,38 @@ def recover_interrupted(db: Database) -> list[int]:
         return [e.id for e in stuck]
 
 
+def requeue_stale(db: Database, lease_seconds: float, exam_ids: list[int] | None = None) -> list[int]:
+    """Exams whose running analysis has not renewed its heartbeat for a whole lease are queued again.
+
+    Safe with several workers sweeping at once: a live worker keeps its heartbeat fresh, so its exam is
+    never taken, and each takeover is a conditional update that only one sweeper can win."""
+    cutoff = utcnow() - dt.timedelta(seconds=lease_seconds)
+    beat = func.coalesce(AnalysisRun.heartbeat_at, AnalysisRun.started_at)
+    query = (select(AnalysisRun.id, AnalysisRun.exam_id).join(Exam, Exam.id == AnalysisRun.exam_id)
+             .where(Exam.status == ExamStatus.ANALYZING, AnalysisRun.outcome == "running", beat < cutoff))
+    if exam_ids is not None:
+        query = query.where(AnalysisRun.exam_id.in_(exam_ids))
+    requeued = []
+    with db.session() as session:
+        candidates = list(session.execute(query))
+    for run_id, exam_id in candidates:
+        with db.session() as session:
+            taken = session.execute(
+                update(AnalysisRun).where(AnalysisRun.id == run_id, AnalysisRun.outcome == "running", beat < cutoff)
+                .values(outcome="abandoned", ended_at=utcnow(),
+                        error=f"no heartbeat for {lease_seconds:g} s: the worker died during this analysis")
+                .execution_options(synchronize_session=False))
+            if getattr(taken, "rowcount", 0) != 1:
+                continue  # another sweeper took it, or the run just finished
+            exam = session.get(Exam, exam_id)
+            assert exam is not None
+            exams.transition(session, exam, ExamStatus.QUEUED, reason="requeued: its worker stopped responding")
+            audit.record(session, audit.SYSTEM, "update", "exam", exam.id,
+                         detail={"requeued": True, "reason": "stale analysis lease", "run": run_id})
+        requeued.append(exam_id)
+    return requeued
+
+
 def queued_exam_ids(db: Database, limit: int = 100) -> list[int]:
     with db.session() as session:
         return list(session.scalars(select(Exam.id).where(Exam.status == ExamStatus.QUEUED)
@@ -79,7 +115,31 @@ def retry(session: Session, exam: Exam, actor: audit.Actor) -> None:
     audit.record(session, actor, "update", "exam", exam.id, detail={"retry": True})
 
 
-def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: int) -> str | None:
+@contextmanager
+def _heartbeat(db: Database, run_id: int, every: float) -> Iterator[None]:
+    """Renew the run's heartbeat while the analysis runs, so that no sweeper takes it from us."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                with db.session() as session:
+                    session.execute(update(AnalysisRun).where(AnalysisRun.id == run_id)
+                                    .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+            except Exception:  # a missed beat is retried; only a whole silent lease matters
+                log.warning("heartbeat of analysis run %s failed", run_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every + 5)
+
+
+def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: int,
+                 lease_seconds: float = 120.0) -> str | None:
     """Claim and analyse one queued exam. Returns its new status, or None if it was not ours to take."""
     with db.session() as session:
         if not exams.claim_for_analysis(session, exam_id):
@@ -94,7 +154,7 @@ def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: 
             return ExamStatus.ANALYSIS_FAILED
         card = analyzer.card
         run = AnalysisRun(exam_id=exam.id, analyzer=card.name, model_version=card.version,
-                          weights_sha256=card.weights_sha256, model_card=card.to_dict())
+                          weights_sha256=card.weights_sha256, model_card=card.to_dict(), heartbeat_at=utcnow())
         session.add(run)
         session.flush()
         run_id = run.id
@@ -102,7 +162,8 @@ def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: 
     unreadable: str | None = None
     failure: str | None = None
     try:
-        with tempfile.TemporaryDirectory(prefix=f"exam-{exam_id}-") as tmp:
+        with _heartbeat(db, run_id, lease_seconds / 4), \
+                tempfile.TemporaryDirectory(prefix=f"exam-{exam_id}-") as tmp:
             with db.session() as session:
                 exam = session.get(Exam, exam_id)
                 assert exam is not None
@@ -119,9 +180,13 @@ def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: 
 def _finish(db: Database, service_key: KeyPair, exam_id: int, run_id: int, result: AnalysisResult | None,
             unreadable: str | None, failure: str | None) -> str:
     with db.session() as session:
-        exam = session.get(Exam, exam_id)
-        run = session.get(AnalysisRun, run_id)
+        exam = session.scalar(select(Exam).where(Exam.id == exam_id).with_for_update())
+        run = session.scalar(select(AnalysisRun).where(AnalysisRun.id == run_id).with_for_update())
         assert exam is not None and run is not None
+        if run.outcome != "running" or exam.status != ExamStatus.ANALYZING:
+            # Our lease lapsed (e.g. a long stall) and the exam was requeued: the newer run owns it.
+            log.warning("analysis run %s of exam %s was taken over; its result is discarded", run_id, exam_id)
+            return exam.status
         run.ended_at = utcnow()
         if failure is not None or result is None and unreadable is None:
             run.outcome, run.error = "failed", failure or "no result"
