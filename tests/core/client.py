@@ -44,3 +44,39 @@ def wait_for_status(client: TestClient, headers: dict[str, str], exam_id: int, w
         if time.monotonic() > deadline:
             raise AssertionError(f"exam {exam_id} stuck in {body['status']}: {body}")
         time.sleep(0.1)
+
+
+_tokens: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def login_cached(client: TestClient, username: str) -> dict[str, str]:
+    """One login per user and app (argon2 is deliberately slow); tokens live for 15 minutes."""
+    key = (id(client.app), username)
+    if key not in _tokens:
+        _tokens[key] = login(client, username)
+    return _tokens[key]
+
+
+def review_all(client: TestClient, headers: dict[str, str], exam_id: int, decision: str = "accepted") -> list[Any]:
+    items: list[Any] = client.get(f"/api/exams/{exam_id}/findings", headers=headers).json()["items"]
+    for f in items:
+        r = client.post(f"/api/exams/{exam_id}/findings/{f['id']}/decision", headers=headers,
+                        json={"decision": decision})
+        assert r.status_code == 200, r.text
+    return items
+
+
+def signed_exam(client: TestClient, record: str = "E07509", *, tech: str = "technologist.a",
+                physician: str = "physician.a", mrn: str = "MRN-S") -> int:
+    """Upload a sample, wait for the AI, accept every finding and sign: the id of a final exam."""
+    from tests.core.network import PASSWORD
+
+    t, d = login_cached(client, tech), login_cached(client, physician)
+    r = upload(client, t, sample_files(record), mrn=mrn)
+    assert r.status_code in (200, 201), r.text
+    exam_id: int = r.json()["id"]
+    assert wait_for_status(client, t, exam_id, {"preliminary", "qc_failed"})["status"] == "preliminary"
+    review_all(client, d, exam_id)
+    r = client.post(f"/api/exams/{exam_id}/sign", headers=d, json={"password": PASSWORD, "impression": "Reviewed."})
+    assert r.status_code == 200, r.text
+    return exam_id

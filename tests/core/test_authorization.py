@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dualsign.app import create_app
-from tests.core.client import login, sample_files, upload, wait_for_status
+from tests.core.client import login_cached as login
+from tests.core.client import sample_files, upload, wait_for_status
 from tests.core.network import build_network
 
 ROLES = ["technologist", "physician", "qc_officer", "billing", "auditor", "admin"]
@@ -128,5 +129,5 @@ def test_unauthenticated_and_forged_tokens_are_refused(client: TestClient) -> No
     for path in ("/api/me", "/api/worklist", "/api/claims", "/api/audit/events"):
         assert client.get(path).status_code == 401
         assert client.get(path, headers={"Authorization": "Bearer not.a.token"}).status_code == 401
-    r = client.post("/api/auth/token", data={"username": "physician.a", "password": "nope-nope-nope"})
+    r = client.post("/api/auth/token", data={"username": "physician.a", "password": "wrong-password"})
     assert r.status_code == 401
