@@ -31,7 +31,13 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_serializer="json",
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": _settings.broker_visibility_timeout},
+    broker_transport_options={
+        "visibility_timeout": _settings.broker_visibility_timeout,
+        # Look for unacknowledged tasks of dead workers every few seconds (kombu's default waits up
+        # to ~100 s between scans); each scan is one cheap sorted-set range query.
+        "unacked_restore_interval": max(1, min(10, _settings.broker_visibility_timeout // 2)),
+        "unacked_restore_throttle": 1,
+    },
 )
 
 
