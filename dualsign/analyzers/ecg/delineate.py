@@ -1,10 +1,15 @@
 """Wave boundaries (P on/off, QRS on/off, T end) per beat, vectorised over all beats and leads.
 
 QRS: a multi-lead slope "activity" curve (|derivative| normalised per lead, averaged over the usable leads);
-the QRS starts where the activity last stayed below a fraction of its QRS peak for 16 ms and ends where it
-first does so again. P and T: the area method (the boundary of a smooth wave is where the area between the
-wave and a horizontal line through the candidate point is largest), which is robust to noise and needs no
-baseline estimate; T end is taken on the lead with the largest T wave.
+the QRS starts where the activity last stayed below a fraction of its QRS peak (above the beat's own
+isoelectric floor) for 16 ms and ends where it first does so again.
+
+P and T, per lead then fused: the wave peak is the largest deflection from the isoelectric (PR) level in a
+window bounded by the neighbouring waves (T: after QRS offset, before most of the next RR; P: after the
+previous T end, before QRS onset). Its boundaries come from the area method (Zhang / Vazquez-Seisdedos): the
+boundary is where the signed area between the wave and a horizontal line through the candidate point is
+largest, signed by the wave's polarity so the peak itself can never win. Leads are fused like a reader of a
+multi-lead display: T end is the latest, P onset the earliest, over the leads where the wave is clear.
 """
 
 from __future__ import annotations
@@ -14,8 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
-QRS_ON_FRAC = 0.12
-QRS_OFF_FRAC = 0.15
+QRS_ON_FRAC = 0.08  # of the activity rise above the beat's own floor (chosen on half A of QTDB)
+QRS_OFF_FRAC = 0.12
+T_AREA_MS = 120.0  # width of the area window for T end
+P_AREA_MS = 50.0
+T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
+P_LEAD_FRAC = 0.5
+T_RR = 0.6  # T peak before 60 % of the next RR: later than that is usually the next P wave
 
 
 @dataclass
@@ -47,7 +57,7 @@ def _windows(center: np.ndarray, start: int, stop: int, n: int) -> tuple[np.ndar
 
 
 def _area_curve(x: np.ndarray, w: int, forward: bool) -> np.ndarray:
-    """A(t) = sum over the w samples before (or after) t of x(j) - x(t), for every t and lead."""
+    """A(t) = sum over the w samples after (or before) t of x(j) - x(t), for every t and lead."""
     n = x.shape[0]
     c = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
     t = np.arange(n)
@@ -62,15 +72,50 @@ def _area_curve(x: np.ndarray, w: int, forward: bool) -> np.ndarray:
     return s - cnt * x
 
 
-def _pick(curve: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Per beat, the window index (absolute sample) where |curve| is largest."""
-    vals = np.where(valid, np.abs(curve[idx]), -np.inf)
+def _wave(
+    xl: np.ndarray,
+    base: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    max_len: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per beat and lead: peak index, signed amplitude (vs base) of the largest deflection in [lo, hi)."""
+    n, n_leads = xl.shape
+    nb = lo.size
+    idx, valid = _windows(lo, 0, max_len, n)
+    valid &= idx < hi[:, None]
+    dev = xl[idx] - base[:, None, :]  # (nb, win, leads)
+    mag = np.where(valid[:, :, None], np.abs(dev), -1.0)
+    k = np.argmax(mag, axis=1)  # (nb, leads)
+    amp = np.take_along_axis(dev, k[:, None, :], axis=1)[:, 0, :]
+    has = np.asarray(valid.any(axis=1), dtype=bool)
+    amp = np.where(has[:, None], amp, 0.0)
+    peak = np.take_along_axis(np.broadcast_to(idx[:, :, None], (nb, idx.shape[1], n_leads)), k[:, None, :], axis=1)[
+        :, 0, :
+    ]
+    return peak, amp, has
+
+
+def _boundary(area: np.ndarray, start: np.ndarray, stop: np.ndarray, max_len: int, sign: np.ndarray) -> np.ndarray:
+    """Per beat and lead: argmax over [start, stop) of sign * area (area: (n, leads)); start/stop (nb, leads)."""
+    n, n_leads = area.shape
+    offs = np.arange(max_len)
+    idx = start[:, None, :] + offs[None, :, None]  # (nb, win, leads)
+    valid = (idx < stop[:, None, :]) & (idx >= 0) & (idx < n)
+    idxc = np.clip(idx, 0, n - 1)
+    vals = np.take_along_axis(area, idxc.reshape(-1, n_leads), axis=0).reshape(idxc.shape) * sign[:, None, :]
+    vals = np.where(valid, vals, -np.inf)
     k = np.argmax(vals, axis=1)
-    return idx[np.arange(idx.shape[0]), k]
+    return np.take_along_axis(idxc, k[:, None, :], axis=1)[:, 0, :]
 
 
-def delineate(xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | None = None) -> Boundaries:
-    """Boundaries for beats at samples r of the prepared signal xf (n, leads)."""
+def delineate(
+    xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | None = None, rr_s: float | None = None
+) -> Boundaries:
+    """Boundaries for beats at samples r of the prepared signal xf (n, leads).
+
+    rr_s: the RR interval to assume around a lone beat (median beat); otherwise taken from r.
+    """
     n, n_leads = xf.shape
     r = np.asarray(r, dtype=np.int64)
     nb = r.size
@@ -80,6 +125,7 @@ def delineate(xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | No
     ok = np.ones(n_leads, bool) if lead_ok is None or not np.any(lead_ok) else np.asarray(lead_ok, bool)
     ms = fs / 1000.0
     xs = xf[:, ok]
+    rows = np.arange(nb)
 
     # --- QRS: multi-lead activity
     d = np.abs(np.gradient(xs, axis=0))
@@ -90,78 +136,86 @@ def delineate(xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | No
     fwd_max = ndimage.maximum_filter1d(act, w16, origin=-(w16 // 2), mode="nearest")  # act[t..t+w]
     idx, valid = _windows(r, -int(60 * ms), int(60 * ms) + 1, n)
     peak = np.max(np.where(valid, act[idx], 0.0), axis=1)
+    # Floor: the quietest activity before the QRS (noise and baseline slope are not QRS).
+    fi, fv = _windows(r, -int(250 * ms), -int(60 * ms), n)
+    floor = np.min(np.where(fv, act[fi], np.inf), axis=1)
+    floor = np.where(np.isfinite(floor), np.minimum(floor, 0.5 * peak), 0.0)
     idx, valid = _windows(r, -int(160 * ms), 1, n)
-    below = valid & (back_max[idx] < QRS_ON_FRAC * peak[:, None])
+    below = valid & (back_max[idx] < (floor + QRS_ON_FRAC * (peak - floor))[:, None])
     last = idx.shape[1] - 1 - np.argmax(below[:, ::-1], axis=1)
-    qrs_on = np.where(below.any(axis=1), idx[np.arange(nb), last], r - int(50 * ms))
+    qrs_on = np.where(below.any(axis=1), idx[rows, last], r - int(50 * ms))
     idx, valid = _windows(r, 0, int(200 * ms) + 1, n)
-    below = valid & (fwd_max[idx] < QRS_OFF_FRAC * peak[:, None])
+    below = valid & (fwd_max[idx] < (floor + QRS_OFF_FRAC * (peak - floor))[:, None])
     first = np.argmax(below, axis=1)
-    qrs_off = np.where(below.any(axis=1), idx[np.arange(nb), first], r + int(60 * ms))
+    qrs_off = np.where(below.any(axis=1), idx[rows, first], r + int(60 * ms))
 
-    rr_next = np.diff(r, append=r[-1] + int(fs))
-    rr_prev = np.diff(r, prepend=r[0] - int(fs))
+    if rr_s is not None:
+        rr_next = np.full(nb, int(rr_s * fs), dtype=np.int64)
+        rr_prev = rr_next
+    else:
+        rr_next = np.diff(r, append=r[-1] + int(fs))
+        rr_prev = np.diff(r, prepend=r[0] - int(fs))
 
-    # --- T wave: 15-Hz low-passed, lead with the largest T deflection per beat
+    # 15-Hz low-pass for P and T (their energy is below it; what is above is noise here).
     sos = signal.butter(2, min(15.0, 0.45 * fs), btype="lowpass", fs=fs, output="sos")
     xl = signal.sosfiltfilt(sos, xs, axis=0)
+    hf = xs - xl
+
+    # --- T wave
     base = xl[np.clip(qrs_on - int(20 * ms), 0, n - 1)]  # (nb, leads) PR-segment level
-    t_lo = int(100 * ms)
-    t_hi = int(560 * ms)
-    idx, valid = _windows(qrs_off, t_lo, t_hi, n)
-    # Search T peak no later than 70 % of the next RR (avoids the next beat's P wave).
-    limit = (r + (0.7 * rr_next).astype(np.int64))[:, None]
-    valid &= idx < limit
-    dev = np.abs(xl[idx] - base[:, None, :])  # (nb, win, leads)
-    dev = np.where(valid[:, :, None], dev, -1.0)
-    kpk = np.argmax(dev, axis=1)  # (nb, leads)
-    amp = np.take_along_axis(dev, kpk[:, None, :], axis=1)[:, 0, :]
-    best = np.argmax(amp, axis=1)
-    t_peak = idx[np.arange(nb), kpk[np.arange(nb), best]]
-    area_t = _area_curve(xl, max(2, int(round(120 * ms))), forward=False)
-    idx, valid = _windows(t_peak, 1, int(300 * ms), n)
-    valid &= idx < (r + (0.9 * rr_next).astype(np.int64))[:, None]
-    t_off = np.full(nb, -1, dtype=np.int64)
-    for lead in np.unique(best):
-        sel = best == lead
-        t_off[sel] = _pick(area_t[:, lead], idx[sel], valid[sel])
-    t_found = amp[np.arange(nb), best] > 0.03
+    t_lo = qrs_off + int(80 * ms)
+    t_hi = np.minimum(r + (T_RR * rr_next).astype(np.int64), qrs_off + int(500 * ms))
+    t_pk, t_amp, t_ok = _wave(xl, base, t_lo, t_hi, int(500 * ms))
+    area_t = _area_curve(xl, max(2, int(round(T_AREA_MS * ms))), forward=False)
+    stop = np.minimum(t_pk + int(300 * ms), (r + (0.9 * rr_next).astype(np.int64))[:, None])
+    t_end = _boundary(area_t, t_pk + 1, stop, int(300 * ms), np.sign(t_amp))
+    a = np.abs(t_amp)
+    amax = a.max(axis=1)
+    part = (a >= T_LEAD_FRAC * amax[:, None]) & (a > 0.03)
+    t_found = t_ok & (amax > 0.03)
+    t_off = np.max(np.where(part, t_end, -1), axis=1)
+    best = np.argmax(a, axis=1)
+    t_peak = t_pk[rows, best]
     t_off = np.where(t_found, t_off, -1)
     t_peak = np.where(t_found, t_peak, -1)
 
-    # --- P wave: before QRS onset, after the previous T wave
-    p_lo = -int(300 * ms)
-    idx, valid = _windows(qrs_on, p_lo, -int(30 * ms), n)
-    prev_limit = (r - (0.6 * rr_prev).astype(np.int64))[:, None]
-    valid &= idx > prev_limit
+    # --- P wave: after the previous beat's T end (or 60 % of the RR when it has none), before QRS onset
+    prev_t = np.concatenate([[-1], t_off[:-1]]) if rr_s is None else np.full(nb, -1)
+    lim = np.maximum(r - (0.6 * rr_prev).astype(np.int64), qrs_on - int(300 * ms))
+    p_lo = np.where(prev_t > 0, np.maximum(prev_t + int(20 * ms), lim), lim)
+    p_hi = qrs_on - int(20 * ms)
     base_p = xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)]
-    dev = np.abs(xl[idx] - base_p[:, None, :])
-    dev = np.where(valid[:, :, None], dev, -1.0)
-    kpk = np.argmax(dev, axis=1)
-    amp = np.take_along_axis(dev, kpk[:, None, :], axis=1)[:, 0, :]
-    best = np.argmax(amp, axis=1)
-    p_peak = idx[np.arange(nb), kpk[np.arange(nb), best]]
-    # Noise in the P window: high-frequency residue (what a P wave must stand out from).
-    hf = xs - xl
-    nidx, nvalid = _windows(qrs_on, p_lo, -int(30 * ms), n)
-    noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], hf[nidx] ** 2, 0.0), axis=1))[np.arange(nb), best]
-    pamp = amp[np.arange(nb), best]
-    p_present = (pamp >= 0.04) & (pamp >= 4.0 * noise) & (p_peak < qrs_on - int(40 * ms))
-    w_p = max(2, int(round(50 * ms)))
-    area_on = _area_curve(xl, w_p, forward=True)
-    area_off = _area_curve(xl, w_p, forward=False)
-    p_on = np.full(nb, -1, dtype=np.int64)
-    p_off = np.full(nb, -1, dtype=np.int64)
-    idx_on, v_on = _windows(p_peak, -int(130 * ms), 0, n)
-    idx_off, v_off = _windows(p_peak, 1, int(110 * ms), n)
-    v_off &= idx_off < qrs_on[:, None]
-    for lead in np.unique(best):
-        sel = best == lead
-        p_on[sel] = _pick(area_on[:, lead], idx_on[sel], v_on[sel])
-        p_off[sel] = _pick(area_off[:, lead], idx_off[sel], v_off[sel])
-    p_on = np.where(p_present, p_on, -1)
-    p_off = np.where(p_present, p_off, -1)
-    p_peak = np.where(p_present, p_peak, -1)
+    p_pk, p_amp, p_ok = _wave(xl, base_p, p_lo, p_hi, int(300 * ms))
+    nidx, nvalid = _windows(qrs_on, -int(300 * ms), -int(20 * ms), n)
+    noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], hf[nidx] ** 2, 0.0), axis=1))  # (nb, leads)
+    pa = np.abs(p_amp)
+    lead_p = (
+        p_ok[:, None]
+        & (pa >= 0.04)
+        & (pa >= 4.0 * noise)
+        & (p_pk < (qrs_on - int(40 * ms))[:, None])
+        & (p_pk > p_lo[:, None] + int(10 * ms))
+    )
+    wp = max(2, int(round(P_AREA_MS * ms)))
+    area_on = _area_curve(xl, wp, forward=True)
+    area_off = _area_curve(xl, wp, forward=False)
+    sp = np.sign(p_amp)
+    on = _boundary(area_on, np.maximum(p_pk - int(130 * ms), p_lo[:, None] - int(20 * ms)), p_pk, int(130 * ms), sp)
+    off = _boundary(area_off, p_pk + 1, np.broadcast_to(qrs_on[:, None], p_pk.shape), int(130 * ms), sp)
+    pmax = np.where(lead_p, pa, 0.0).max(axis=1)
+    part = lead_p & (pa >= P_LEAD_FRAC * pmax[:, None])
+    p_present = part.any(axis=1)
+    p_on = np.where(p_present, np.min(np.where(part, on, n + 1), axis=1), -1)
+    p_off = np.where(p_present, np.max(np.where(part, off, -1), axis=1), -1)
+    pb = np.argmax(np.where(lead_p, pa, -1.0), axis=1)
+    p_peak = np.where(p_present, p_pk[rows, pb], -1)
     return Boundaries(
-        p_on, p_peak, p_off, qrs_on.astype(np.int64), qrs_off.astype(np.int64), t_peak, t_off, p_present
+        p_on.astype(np.int64),
+        p_peak.astype(np.int64),
+        p_off.astype(np.int64),
+        qrs_on.astype(np.int64),
+        qrs_off.astype(np.int64),
+        t_peak.astype(np.int64),
+        t_off.astype(np.int64),
+        p_present,
     )

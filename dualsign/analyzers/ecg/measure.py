@@ -19,9 +19,7 @@ class MedianBeat:
     n_beats: int
 
 
-def median_beat(
-    xf: np.ndarray, fs: float, r: np.ndarray, use: np.ndarray, lead_ok: np.ndarray
-) -> MedianBeat | None:
+def median_beat(xf: np.ndarray, fs: float, r: np.ndarray, use: np.ndarray, lead_ok: np.ndarray) -> MedianBeat | None:
     """Median of the dominant (normal-class, well-correlated) beats, window -0.45 s .. +0.65 s around R."""
     sel = r[use]
     if sel.size < 2:
@@ -34,8 +32,10 @@ def median_beat(
         return None
     idx = sel[:, None] + np.arange(-pre, post)[None, :]
     beat = np.median(xf[idx], axis=0)  # (win, leads)
-    # Delineate the median beat as a record of one beat with a nominal 1-s RR either side.
-    b = delineate(beat, fs, np.array([pre]), lead_ok)
+    # Delineate the median beat as one beat whose neighbours are at the record's median RR, so the T and
+    # P search windows are those a beat of this record gets.
+    rr_s = float(np.median(np.diff(r))) / fs if r.size >= 2 else 1.0
+    b = delineate(beat, fs, np.array([pre]), lead_ok, rr_s=rr_s)
     return MedianBeat(beat, pre, b, int(sel.size))
 
 
@@ -85,6 +85,7 @@ def measurements(
         )
     }
     m["st_j60_mv"] = {}
+    m["st_j_mv"] = {}
     m["qrs_amplitudes_mv"] = {}
     if r.size >= 2:
         rr = np.diff(r) * ms
@@ -119,10 +120,13 @@ def measurements(
     iso_lo, iso_hi = max(0, q_on - int(30 / ms)), max(1, q_on - int(5 / ms))
     iso = beat[iso_lo:iso_hi].mean(axis=0)
     j60 = min(beat.shape[0] - 1, q_off + int(round(60 / ms)))
+    j10 = int(round(10 / ms))
     for j, name in enumerate(names):
         if not lead_ok[j]:
             continue
         m["st_j60_mv"][name] = round(float(beat[j60, j] - iso[j]), 3)
+        # ST at the J point (mean of J..J+10 ms, so one sample of QRS-offset jitter does not decide).
+        m["st_j_mv"][name] = round(float(beat[q_off : q_off + j10 + 1, j].mean() - iso[j]), 3)
         qrs = beat[q_on : q_off + 1, j] - iso[j]
         if qrs.size:
             m["qrs_amplitudes_mv"][name] = {

@@ -74,9 +74,7 @@ class Statement:
         }
 
 
-def _terminal_area(
-    mb: MedianBeat, names: list[str], lead: str, fs: float, last_ms: float = 40.0
-) -> float | None:
+def _terminal_area(mb: MedianBeat, names: list[str], lead: str, fs: float, last_ms: float = 40.0) -> float | None:
     if lead not in names:
         return None
     j = names.index(lead)
@@ -175,8 +173,7 @@ def interpret(
         out.append(
             Statement(
                 "vt",
-                "Ventricular tachycardia"
-                + (" (non-sustained)" if longest.end_s - longest.start_s < 30 else ""),
+                "Ventricular tachycardia" + (" (non-sustained)" if longest.end_s - longest.start_s < 30 else ""),
                 {
                     "runs": len(vt),
                     "longest_run_beats": longest.n_beats,
@@ -239,9 +236,7 @@ def interpret(
         )
     if n_s and not af_eps:
         out.append(
-            Statement(
-                "pac", "Premature atrial contractions", {"count": n_s, "per_min": round(n_s / minutes, 1)}
-            )
+            Statement("pac", "Premature atrial contractions", {"count": n_s, "per_min": round(n_s / minutes, 1)})
         )
 
     pr, qrs = m.get("pr_ms"), m.get("qrs_ms")
@@ -282,9 +277,7 @@ def interpret(
                     )
                 )
             else:
-                out.append(
-                    Statement("ivcd", "Nonspecific intraventricular conduction delay", {"qrs_ms": qrs})
-                )
+                out.append(Statement("ivcd", "Nonspecific intraventricular conduction delay", {"qrs_ms": qrs}))
     amps = m.get("qrs_amplitudes_mv", {})
     if twelve and amps:
         s_v1 = amps.get("V1", {}).get("s")
@@ -336,7 +329,9 @@ def interpret(
                 },
             )
         )
-    st = m.get("st_j60_mv", {})
+    # STEMI criteria (Fourth Universal Definition of MI) are read at the J point: at J+60 the normal
+    # up-sloping ST of V2-V4 already rises into the T wave and over-calls elevation.
+    st = m.get("st_j_mv") or {}
     if twelve and st:
         hits: dict[str, list[str]] = {}
         for terr, leads in TERRITORIES.items():
@@ -351,14 +346,11 @@ def interpret(
             out.append(
                 Statement(
                     "ste",
-                    "ST elevation, "
-                    + ", ".join(hits)
-                    + " leads"
-                    + (": suspect acute injury (STEMI)" if stemi else ""),
+                    "ST elevation, " + ", ".join(hits) + " leads" + (": suspect acute injury (STEMI)" if stemi else ""),
                     {
                         "leads": hits,
-                        "st_j60_mv": {ld: st[ld] for v in hits.values() for ld in v},
-                        "rule": ">= 0.1 mV at J+60 in 2 contiguous leads (>= 0.15 mV in V2-V3)",
+                        "st_j_mv": {ld: st[ld] for v in hits.values() for ld in v},
+                        "rule": ">= 0.1 mV at the J point in 2 contiguous leads (>= 0.15 mV in V2-V3)",
                     },
                     critical=stemi,
                 )
