@@ -40,10 +40,11 @@ def service_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
 class Proc:
     """A `dualsign` command in its own process group, its output in a log file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO,
+                 command: list[str] = DUALSIGN) -> None:
         self.log = log
         self._out: IO[bytes] = log.open("ab")
-        self.popen = subprocess.Popen(DUALSIGN + args, env=env, cwd=cwd, stdout=self._out,
+        self.popen = subprocess.Popen(command + args, env=env, cwd=cwd, stdout=self._out,
                                       stderr=subprocess.STDOUT, start_new_session=True)
 
     def output(self) -> str:
