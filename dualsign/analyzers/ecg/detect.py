@@ -22,6 +22,9 @@ BAND = (5.0, 25.0)
 DOMINANCE = 0.5
 EARLY = 0.45
 SEARCHBACK = True
+SPLIT_TOL = 0.3  # a beat "splits" an RR when prev + next RR is within 30 % of the local RR
+SPLIT_HEIGHT = 1.0  # ... and is dropped when not stronger than its neighbours on the fused envelope
+SPLIT_WEAK = 0.7  # (or, next to irregular intervals, when clearly weaker than them)
 
 
 def to_work_rate(x: np.ndarray, fs: float) -> np.ndarray:
@@ -134,6 +137,38 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
     return np.asarray(beats, dtype=np.int64)
 
 
+def _drop_split_beats(beats: np.ndarray, fused: np.ndarray) -> np.ndarray:
+    """Remove detections that split a regular RR interval in two and are weaker than their neighbours.
+
+    In a regular rhythm, a detection whose previous and next intervals add up to the local RR is either
+    an interpolated ectopic beat (rare, and as strong as a QRS) or a noise burst / artefact (the usual case
+    in noisy ambulatory records); the latter is weaker on the fused QRS envelope than the beats around it.
+    """
+    for _ in range(3):
+        n = beats.size
+        if n < 5:
+            return beats
+        rr = np.diff(beats).astype(float)
+        loc = ndimage.median_filter(rr, size=17, mode="nearest")
+        h = fused[beats]
+        prev, nxt = rr[:-1], rr[1:]  # around beats[1:-1]
+        span = prev + nxt
+        ref = loc[1:]
+        neigh = np.minimum(h[:-2], h[2:])
+        split = (np.abs(span - ref) < SPLIT_TOL * ref) & (np.minimum(prev, nxt) < 0.75 * ref)
+        # A QRS-strength detection is dropped only between regular intervals (otherwise it may be part of
+        # an ectopic run, e.g. the second beat of a V couplet); a clearly weaker one is dropped anyway.
+        before = np.concatenate([[np.nan], rr[:-2]])
+        after = np.concatenate([rr[2:], [np.nan]])
+        regular = (np.abs(before - ref) < 0.25 * ref) & (np.abs(after - ref) < 0.25 * ref)
+        weak = (h[1:-1] < SPLIT_WEAK * neigh) | (regular & (h[1:-1] < SPLIT_HEIGHT * neigh))
+        drop = np.flatnonzero(split & weak) + 1
+        if drop.size == 0:
+            return beats
+        beats = np.delete(beats, drop)
+    return beats
+
+
 def refine_peaks(x: np.ndarray, fs: float, approx: np.ndarray, half_width_s: float = 0.06) -> np.ndarray:
     """Move each approximate beat to the largest |band-passed| deflection nearby (leads summed)."""
     if approx.size == 0:
@@ -170,7 +205,7 @@ def detect_qrs(signal_mv: np.ndarray, fs: float) -> np.ndarray:
     x = x - np.median(x, axis=0)
     xw = to_work_rate(x, fs)
     fused, fslope = fused_envelope(xw)
-    beats_w = _decide(fused, fslope)
+    beats_w = _drop_split_beats(_decide(fused, fslope), fused)
     approx = np.round(beats_w * (fs / WORK_FS)).astype(np.int64)
     approx = approx[(approx >= 0) & (approx < x.shape[0])]
     return refine_peaks(x, fs, approx)

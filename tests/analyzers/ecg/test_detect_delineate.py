@@ -1,0 +1,52 @@
+"""Unit checks of the detector's split-beat rule and the delineator's wave order (synthetic, no data files)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dualsign.analyzers.ecg.delineate import delineate, prepare
+from dualsign.analyzers.ecg.detect import _drop_split_beats
+
+
+def test_weak_detection_splitting_a_regular_rr_is_dropped() -> None:
+    beats = np.arange(0, 20 * 200, 200)
+    fused = np.zeros(beats[-1] + 1)
+    fused[beats] = 1.0
+    extra = beats[10] + 100
+    fused[extra] = 0.5
+    out = _drop_split_beats(np.sort(np.append(beats, extra)), fused)
+    assert extra not in out
+    assert np.array_equal(out, beats)
+
+
+def test_strong_ectopic_couplet_is_kept() -> None:
+    beats = list(range(0, 10 * 200, 200)) + [1900, 2000, 2300] + list(range(2500, 4500, 200))
+    b = np.asarray(beats)
+    fused = np.zeros(b[-1] + 1)
+    fused[b] = 1.0
+    fused[[1900, 2000]] = 1.5  # V beats: strong on the QRS envelope
+    assert np.array_equal(_drop_split_beats(b, fused), b)
+
+
+def _synthetic(fs: float, n_beats: int = 12, rr: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(int(n_beats * rr * fs)) / fs
+    x = np.zeros_like(t)
+    r = (np.arange(1, n_beats - 1) * rr * fs).astype(int)
+    for ri in r:
+        tr = ri / fs
+        x += 0.15 * np.exp(-(((t - tr + 0.16) / 0.025) ** 2))  # P
+        x += 1.2 * np.exp(-(((t - tr) / 0.012) ** 2))  # R
+        x += 0.3 * np.exp(-(((t - tr - 0.30) / 0.05) ** 2))  # T
+    return x[:, None], r
+
+
+def test_synthetic_beats_are_delineated_in_order() -> None:
+    fs = 500.0
+    x, r = _synthetic(fs)
+    b = delineate(prepare(x, fs), fs, r)
+    i = 5
+    assert b.p_present[i]
+    assert b.p_on[i] < b.p_peak[i] < b.p_off[i] < b.qrs_on[i] < r[i] < b.qrs_off[i] < b.t_peak[i] < b.t_off[i]
+    # T of a Gaussian (sd 35 ms) ends ~100 ms after its peak, not at the peak itself.
+    assert 0.05 * fs < b.t_off[i] - b.t_peak[i] < 0.2 * fs
+    assert abs((b.t_peak[i] - r[i]) / fs - 0.30) < 0.02
