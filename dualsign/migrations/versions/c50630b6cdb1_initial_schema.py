@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: c01b5d310a47
+Revision ID: c50630b6cdb1
 Revises: 
-Create Date: 2026-11-23 11:30:21.957026
+Create Date: 2026-11-23 11:54:47.261309
 """
 from alembic import op
 import sqlalchemy as sa
 import dualsign.db
 
 
-revision = 'c01b5d310a47'
+revision = 'c50630b6cdb1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -116,9 +116,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_exam_site_id_site')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_exam')),
     sa.UniqueConstraint('accession', name=op.f('uq_exam_accession')),
-    sa.UniqueConstraint('content_sha256', name=op.f('uq_exam_content_sha256'))
+    sa.UniqueConstraint('site_id', 'content_sha256', name=op.f('uq_exam_site_id_content_sha256'))
     )
     with op.batch_alter_table('exam', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exam_content_sha256'), ['content_sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_exam_status'), ['status'], unique=False)
 
     op.create_table('analysis_run',
@@ -130,6 +131,7 @@ def upgrade() -> None:
     sa.Column('model_card', sa.JSON(), nullable=False),
     sa.Column('started_at', dualsign.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ended_at', dualsign.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', dualsign.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('quality', sa.JSON(), nullable=True),
@@ -326,6 +328,7 @@ def downgrade() -> None:
     op.drop_table('analysis_run')
     with op.batch_alter_table('exam', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_exam_status'))
+        batch_op.drop_index(batch_op.f('ix_exam_content_sha256'))
 
     op.drop_table('exam')
     op.drop_table('user_account')
