@@ -160,8 +160,10 @@ class ECGAnalyzer:
                         return {k: float(v) for k, v in p.items()}
                     except Exception:
                         pass
-                # Irregularity of N-to-N intervals only, so ectopic beats (bigeminy) do not look like AF.
-                rs, ls = r[sel], lab_arr[sel]
+                # Irregularity of N-to-N intervals only, so ectopic beats (bigeminy) do not look like AF. A
+                # beat unlike the dominant QRS counts as ectopic even when the rule classifier kept it N.
+                rs = r[sel]
+                ls = np.where(corr[sel] >= 0.8, lab_arr[sel], "X")
                 nn = (ls[1:] == "N") & (ls[:-1] == "N")
                 rr_w = np.diff(rs) / fs
                 rr_w = rr_w[nn] if np.count_nonzero(nn) >= 4 else rr_w

@@ -47,11 +47,35 @@ def rr_irregularity(rr_s: np.ndarray) -> float:
     return float(np.sqrt(np.mean(d * d)) / np.mean(rr_s))
 
 
+def organised_irregularity(rr_s: np.ndarray) -> float:
+    """Irregularity left once a bigeminal or trigeminal pattern is taken out (sums of 2 or 3 successive RRs).
+
+    Ectopic beats with a compensatory pause make the RR series irregular but periodic: the sum over one
+    cycle (N-V + V-N, or N-N + N-V + V-N) is nearly constant. In AF the cycle sums stay irregular (for
+    independent RRs their irregularity only falls by sqrt(k)), so this separates the two.
+    """
+    best = rr_irregularity(rr_s)
+    for k in (2, 3):
+        m = rr_s.size // k
+        if m < 4:
+            continue
+        for phase in range(k):
+            mm = (rr_s.size - phase) // k
+            if mm < 4:
+                continue
+            sums = rr_s[phase : phase + mm * k].reshape(mm, k).sum(axis=1)
+            best = min(best, rr_irregularity(sums) * np.sqrt(k))
+    return best
+
+
 def rule_rhythm_probabilities(rr_s: np.ndarray, p_fraction: float, usable: bool) -> dict[str, float]:
     """CinC-style N/A/O/~ scores from RR irregularity and how many beats show a P wave."""
     if not usable:
         return {"N": 0.0, "A": 0.0, "O": 0.0, "~": 1.0}
     irr = rr_irregularity(rr_s)
+    # Bigeminy / trigeminy: periodic, not chaotic. Scaled by sqrt(k) above, AF keeps roughly its score.
+    if organised_irregularity(rr_s) < 0.35 * irr:
+        irr = organised_irregularity(rr_s)
     # P-wave presence is a weak cue on single-lead strips (fibrillatory waves pass as P waves), so it only
     # nudges the score; irregularity >= 0.12 alone is enough.
     a = float(np.clip((irr - 0.08) / 0.08 + 0.2 * (0.5 - p_fraction), 0, 1))

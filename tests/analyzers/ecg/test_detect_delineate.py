@@ -50,3 +50,27 @@ def test_synthetic_beats_are_delineated_in_order() -> None:
     # T of a Gaussian (sd 35 ms) ends ~100 ms after its peak, not at the peak itself.
     assert 0.05 * fs < b.t_off[i] - b.t_peak[i] < 0.2 * fs
     assert abs((b.t_peak[i] - r[i]) / fs - 0.30) < 0.02
+
+
+def test_bigeminy_excerpt_is_not_af() -> None:
+    """MIT-BIH 106 excerpt: bigeminy, couplets and a VT run; the RR irregularity is ectopy, not AF."""
+    from pathlib import Path
+
+    from dualsign.analyzers.ecg import ECGAnalyzer
+
+    data = Path(__file__).resolve().parents[2] / "data" / "ecg"
+    an = ECGAnalyzer()
+    labels = {e["label"] for e in an.analyze([data / "mitdb106_150s_60s"]).raw["rhythm"]}
+    assert "AF" not in labels
+    assert "AF" in {e["label"] for e in an.analyze([data / "A00027"]).raw["rhythm"]}  # a real AF strip still is
+
+
+def test_periodic_ectopy_has_low_organised_irregularity() -> None:
+    from dualsign.analyzers.ecg.rules import organised_irregularity, rr_irregularity
+
+    bigeminy = np.tile([0.5, 1.3], 15)
+    assert rr_irregularity(bigeminy) > 0.5
+    assert organised_irregularity(bigeminy) < 0.02
+    rng = np.random.default_rng(0)
+    af = rng.uniform(0.4, 1.2, 30)
+    assert organised_irregularity(af) > 0.5 * rr_irregularity(af)
