@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from dualsign.accounts.models import Role
+from dualsign.audit import service as audit
 from dualsign.billing.errors import BillingError
 from dualsign.exams.api import load_exam
 from dualsign.http import Principal, RuntimeDep, fail, require_roles
@@ -47,6 +48,8 @@ def list_reports(exam_id: int, rt: RuntimeDep, principal: Physician) -> dict[str
     with rt.db.session() as session:
         exam = load_exam(rt, session, principal, exam_id)
         items = [report_view(session, r, rt.service_public_keys) for r in reports.versions(session, exam.id)]
+        audit.record(session, principal.actor, "read", "report", None,
+                     detail={"exam": exam.accession, "versions": len(items)})
     return {"exam_id": exam_id, "count": len(items), "items": items}
 
 
@@ -101,8 +104,6 @@ def verify(rt: RuntimeDep, principal: Admin) -> dict[str, Any]:
     """Re-check every signature and content hash; name every report that no longer matches."""
     with rt.db.session() as session:
         checked, problems = signing.verify_all(session, rt.service_public_keys)
-        from dualsign.audit import service as audit
-
         audit.record(session, principal.actor, "verify", "report", None,
                      outcome="success" if not problems else "failure",
                      detail={"checked": checked, "problems": len(problems)})

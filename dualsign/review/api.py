@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from dualsign.accounts.models import Role
+from dualsign.audit import service as audit
 from dualsign.exams.api import exam_view, load_exam
 from dualsign.exams.lifecycle import ExamStatus
 from dualsign.exams.models import Exam
@@ -49,6 +50,7 @@ def worklist(
         items = [exam_view(session, e) for e in rows]
         for item in items:
             counts[item["urgency"] or "unknown"] = counts.get(item["urgency"] or "unknown", 0) + 1
+        audit.record(session, principal.actor, "read", "worklist", None, detail={"count": len(items)})
     return {"count": len(items), "by_urgency": counts, "items": items}
 
 
@@ -57,6 +59,8 @@ def list_findings(exam_id: int, rt: RuntimeDep, principal: Physician) -> dict[st
     with rt.db.session() as session:
         exam = load_exam(rt, session, principal, exam_id)
         items = [finding_view(f) for f in review.findings_of(session, exam.id)]
+        audit.record(session, principal.actor, "read", "finding", None,
+                     detail={"exam": exam.accession, "count": len(items)})
     return {"exam_id": exam_id, "count": len(items), "items": items}
 
 
