@@ -174,7 +174,7 @@ class ECGAnalyzer:
             noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)
             eps = episodes(r, fs, rec.n_samples, labels, af, b.p_present, noisy)
             use = (lab_arr == "N") & (corr > 0.6)
-            mb = median_beat(xf, fs, r, use, lead_ok)
+            mb = median_beat(xf, fs, r, use, lead_ok, x)
             meas = measurements(mb, fs, names, r, lab_arr == "N", lead_ok)
             meas["rr_irregularity"] = round(rules.rr_irregularity(rr_all), 3)
             meas["p_wave_fraction"] = round(float(np.mean(b.p_present)), 2)

@@ -109,6 +109,20 @@ def _boundary(area: np.ndarray, start: np.ndarray, stop: np.ndarray, max_len: in
     return np.take_along_axis(idxc, k[:, None, :], axis=1)[:, 0, :]
 
 
+def _extreme(pos: np.ndarray, part: np.ndarray, latest: bool) -> np.ndarray:
+    """Latest (or earliest) boundary over the participating leads, per beat; -1 where none.
+
+    With 4 or more participating leads the runner-up is taken, so one lead's outlier (a merged P wave, a
+    noisy lead) does not set the interval; with 2-3 leads (ambulatory records) the extreme itself.
+    """
+    big = np.iinfo(np.int64).max
+    v = np.where(part, pos, -1 if latest else big)
+    v = -np.sort(-v, axis=1) if latest else np.sort(v, axis=1)
+    k = part.sum(axis=1)
+    out = np.where(k >= 4, v[:, min(1, v.shape[1] - 1)], v[:, 0])
+    return np.where(k > 0, out, -1).astype(np.int64)
+
+
 def delineate(
     xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | None = None, rr_s: float | None = None
 ) -> Boundaries:
@@ -174,14 +188,15 @@ def delineate(
     amax = a.max(axis=1)
     part = (a >= T_LEAD_FRAC * amax[:, None]) & (a > 0.03)
     t_found = t_ok & (amax > 0.03)
-    t_off = np.max(np.where(part, t_end, -1), axis=1)
+    t_off = _extreme(t_end, part, latest=True)
     best = np.argmax(a, axis=1)
     t_peak = t_pk[rows, best]
     t_off = np.where(t_found, t_off, -1)
     t_peak = np.where(t_found, t_peak, -1)
 
     # --- P wave: after the previous beat's T end (or 60 % of the RR when it has none), before QRS onset
-    prev_t = np.concatenate([[-1], t_off[:-1]]) if rr_s is None else np.full(nb, -1)
+    # For a lone (median) beat the previous T end is its own T end one RR earlier.
+    prev_t = np.concatenate([[-1], t_off[:-1]]) if rr_s is None else np.where(t_off > 0, t_off - rr_prev, -1)
     lim = np.maximum(r - (0.6 * rr_prev).astype(np.int64), qrs_on - int(300 * ms))
     p_lo = np.where(prev_t > 0, np.maximum(prev_t + int(20 * ms), lim), lim)
     p_hi = qrs_on - int(20 * ms)
@@ -206,7 +221,7 @@ def delineate(
     pmax = np.where(lead_p, pa, 0.0).max(axis=1)
     part = lead_p & (pa >= P_LEAD_FRAC * pmax[:, None])
     p_present = part.any(axis=1)
-    p_on = np.where(p_present, np.min(np.where(part, on, n + 1), axis=1), -1)
+    p_on = np.where(p_present, _extreme(on, part, latest=False), -1)
     p_off = np.where(p_present, np.max(np.where(part, off, -1), axis=1), -1)
     pb = np.argmax(np.where(lead_p, pa, -1.0), axis=1)
     p_peak = np.where(p_present, p_pk[rows, pb], -1)
