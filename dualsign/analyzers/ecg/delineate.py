@@ -59,16 +59,23 @@ def _windows(center: np.ndarray, start: int, stop: int, n: int) -> tuple[np.ndar
 def _area_curve(x: np.ndarray, w: int, forward: bool) -> np.ndarray:
     """A(t) = sum over the w samples after (or before) t of x(j) - x(t), for every t and lead."""
     n = x.shape[0]
-    c = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
-    t = np.arange(n)
-    if forward:
-        hi = np.minimum(t + w + 1, n)
-        s = c[hi] - c[t]
-        cnt = (hi - t)[:, None]
-    else:
-        lo = np.maximum(t - w, 0)
-        s = c[t + 1] - c[lo]
-        cnt = (t + 1 - lo)[:, None]
+    c = np.empty((n + 1, x.shape[1]))
+    c[0] = 0.0
+    np.cumsum(x, axis=0, out=c[1:])
+    w = min(w, n - 1)
+    s = np.empty_like(x)
+    cnt = np.empty((n, 1))
+    # Slices, not fancy indexing: this runs on whole 30-min records.
+    if forward:  # sum x[t .. t+w]
+        s[: n - w] = c[w + 1 :] - c[: n - w]
+        cnt[: n - w] = w + 1
+        s[n - w :] = c[n] - c[n - w : n]
+        cnt[n - w :, 0] = n - np.arange(n - w, n)
+    else:  # sum x[t-w .. t]
+        s[w:] = c[w + 1 :] - c[: n - w]
+        cnt[w:] = w + 1
+        s[:w] = c[1 : w + 1]
+        cnt[:w, 0] = np.arange(1, w + 1)
     return s - cnt * x
 
 

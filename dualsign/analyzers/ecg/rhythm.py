@@ -122,15 +122,17 @@ def episodes(
             base[i] = "SINUS"
     # Smooth: runs shorter than 6 beats take the label of the run before them (long records only).
     if not short:
-        changed = True
-        while changed:
-            changed = False
+        # Left to right in one pass per round (a short run joins the already-smoothed run before it); a few
+        # rounds settle it, where restarting after every merge was quadratic on 30-min records.
+        for _ in range(50):
             runs = _group(base)
-            for a, b, _ in runs[1:]:
-                if b - a + 1 < 6:
+            changed = False
+            for a, b, _lab in runs[1:]:
+                if b - a + 1 < 6 and base[a] != base[a - 1]:
                     base[a : b + 1] = base[a - 1]
                     changed = True
-                    break
+            if not changed:
+                break
     out: list[Episode] = []
     for a, b, label in _group(base):
         start = 0.0 if a == 0 else (t[a - 1] + t[a]) / 2
@@ -161,10 +163,10 @@ def episodes(
 
 
 def _group(base: np.ndarray) -> list[tuple[int, int, str]]:
-    runs: list[tuple[int, int, str]] = []
-    a = 0
-    for i in range(1, base.size + 1):
-        if i == base.size or base[i] != base[a]:
-            runs.append((a, i - 1, str(base[a])))
-            a = i
-    return runs
+    """(start, end inclusive, label) of each run of equal labels."""
+    if base.size == 0:
+        return []
+    lab = base.astype(str)
+    starts = np.concatenate([[0], np.flatnonzero(lab[1:] != lab[:-1]) + 1])
+    ends = np.concatenate([starts[1:] - 1, [base.size - 1]])
+    return [(int(a), int(b), str(lab[a])) for a, b in zip(starts, ends, strict=True)]
