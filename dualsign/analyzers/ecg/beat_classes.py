@@ -1,0 +1,299 @@
+"""AAMI EC57 beat classes (N, S, V, F, Q) for detected beats, from two small ONNX tree ensembles.
+
+Why two models: only six MIT-BIH records carry signals, but all 22 DS1 records carry reference beat labels.
+Supraventricular ectopy is mostly a timing event (a premature beat with a normal QRS), so
+  * the morphology model (signals of the six records) separates supraventricular (N or S), V, F and Q beats
+    from RR timing plus QRS/T/P shape *relative to the record's own dominant beat*, and
+  * the RR model (beat times of all 22 DS1 records) splits a supraventricular beat into N or S from
+    prematurity relative to the local rhythm.
+Both feature sets are ratios against the same patient's own rhythm and beat, which is what lets a model trained
+on a few patients carry over to new ones (cf. de Chazal 2004; Mar 2011).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage, signal
+
+AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
+# Morphology model output order.
+# Morphology model output order. Paced beats (Q) occur in one record only and fusion beats (F) number 16, too
+# few to teach an inter-patient model: the model separates supraventricular from ventricular beats only.
+MORPH_CLASSES: tuple[str, ...] = ("SV", "V")
+# Monotone shape constraints (+1: more ventricular as the feature grows) keep the trees from learning
+# record-specific quirks of the few training patients.
+MONOTONE: dict[str, int] = {
+    "corr_qrs": -1, "corr_wide": -1, "corr_t": -1, "min_corr_qrs": -1, "min_corr_wide": -1, "resid": 1,
+    "max_resid": 1, "width_ms": 1, "log_width": 1, "max_log_width": 1, "rel_dis_qrs": 1, "rel_dis_wide": 1,
+    "rel_dis_min_wide": 1, "rel_resid": 1, "rel_max_resid": 1,
+}
+
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+MORPH_MODEL = "beats_morph.onnx"
+RR_MODEL = "beats_rr.onnx"
+
+# Beat windows are sampled on a fixed 4-ms grid whatever the input rate.
+GRID_FS = 250.0
+_T = np.arange(-0.25, 0.45 + 1e-9, 1.0 / GRID_FS)
+_R0 = int(round(0.25 * GRID_FS))  # index of the R peak in the grid
+_MAX_SHIFT = 10  # +-40 ms re-alignment against the template
+
+# Lead preference: the MIT-BIH models saw MLII (or V5) as primary and V1 (or V2) as secondary.
+_PRIMARY = ("MLII", "II", "ML2", "V5", "CM5", "I", "V6", "V4", "ECG")
+_SECONDARY = ("V1", "V2", "MV1", "V3")
+
+RR_FEATURES: tuple[str, ...] = (
+    "pre_s", "post_s", "local_s", "pre_local", "post_local", "pre_post", "prevpre_local",
+    "nextpost_local", "local_global", "irreg", "pre_prev4",
+)
+MORPH_FEATURES: tuple[str, ...] = (
+    "corr_qrs", "corr_wide", "corr_t", "corr_p", "log_amp", "width_ms", "log_width", "log_slope",
+    "resid", "log_area", "min_corr_qrs", "min_corr_wide", "max_resid", "max_log_width",
+    "rel_dis_qrs", "rel_dis_wide", "rel_dis_min_wide", "rel_resid", "rel_max_resid",
+)
+
+
+def aami_of_symbol(sym: str) -> str | None:
+    """AAMI class of a MIT-BIH beat symbol; None for non-beat annotations."""
+    for cls, syms in (("N", "NLRej"), ("S", "AaJS"), ("V", "VE"), ("F", "F"), ("Q", "/fQ")):
+        if sym in syms:
+            return cls
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- RR
+def rr_features(r_s: np.ndarray) -> np.ndarray:
+    """(n_beats, len(RR_FEATURES)) timing features; r_s are beat times in seconds, sorted."""
+    n = r_s.size
+    out = np.zeros((n, len(RR_FEATURES)), dtype=np.float32)
+    if n == 0:
+        return out
+    if n == 1:
+        out[:] = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+        return out
+    d = np.diff(r_s)
+    glob = float(np.median(d))
+    pre = np.concatenate([[np.nan], d])
+    post = np.concatenate([d, [np.nan]])
+    # Local rhythm: median of ~20 surrounding intervals; the median ignores the ectopic beats themselves.
+    size = int(min(21, 2 * (d.size // 2) + 1))
+    local_d = ndimage.median_filter(d, size=max(size, 1), mode="nearest")
+    local = np.concatenate([[local_d[0]], (local_d[:-1] + local_d[1:]) / 2.0, [local_d[-1]]])
+    pre = np.where(np.isnan(pre), local, pre)
+    post = np.where(np.isnan(post), local, post)
+    prevpre = np.concatenate([[pre[0]], pre[:-1]])
+    nextpost = np.concatenate([post[1:], [post[-1]]])
+    irr = np.abs(np.diff(d, prepend=d[0]))
+    irr_loc = ndimage.median_filter(irr, size=max(size, 1), mode="nearest")
+    irr_b = np.concatenate([[irr_loc[0]], irr_loc])
+    out[:, 0] = pre
+    out[:, 1] = post
+    out[:, 2] = local
+    out[:, 3] = pre / local
+    out[:, 4] = post / local
+    out[:, 5] = pre / np.maximum(post, 1e-3)
+    out[:, 6] = prevpre / local
+    out[:, 7] = nextpost / local
+    out[:, 8] = local / max(glob, 1e-3)
+    out[:, 9] = irr_b / local
+    # Prematurity against the few preceding intervals only (what a reader sees on the strip).
+    c = np.concatenate([[0.0], np.cumsum(pre)])
+    k = np.arange(n)
+    lo = np.maximum(k - 4, 0)
+    prev4 = np.where(k > 0, (c[k] - c[lo]) / np.maximum(k - lo, 1), pre)
+    out[:, 10] = pre / np.maximum(prev4, 1e-3)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- morphology
+def pick_leads(lead_names: list[str], n_leads: int) -> tuple[int, int]:
+    """(primary, secondary) lead indices; secondary == primary for one-lead input."""
+    names = [n.upper() for n in lead_names[:n_leads]]
+    prim = next((names.index(p.upper()) for p in _PRIMARY if p.upper() in names), 0)
+    sec_c = [names.index(s.upper()) for s in _SECONDARY if s.upper() in names and names.index(s.upper()) != prim]
+    if sec_c:
+        sec = sec_c[0]
+    else:
+        sec = next((i for i in range(n_leads) if i != prim), prim)
+    return prim, sec
+
+
+@functools.lru_cache(maxsize=16)
+def _bandpass(fs: float) -> np.ndarray:
+    return signal.butter(2, [0.5, min(40.0, 0.45 * fs)], btype="bandpass", fs=fs, output="sos")
+
+
+def beat_windows(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
+    """(n_beats, len(_T)) band-passed beat windows of one lead, linearly interpolated onto the 4-ms grid."""
+    y = signal.sosfiltfilt(_bandpass(float(fs)), x) if x.size > 30 else x - np.median(x)
+    pos = r_peaks[:, None].astype(np.float64) + _T[None, :] * fs
+    pos = np.clip(pos, 0.0, y.size - 1.0)
+    i0 = np.floor(pos).astype(np.int64)
+    i1 = np.minimum(i0 + 1, y.size - 1)
+    fr = pos - i0
+    return (y[i0] * (1.0 - fr) + y[i1] * fr).astype(np.float64)
+
+
+def _width_ms(w: np.ndarray) -> np.ndarray:
+    """QRS width proxy: span holding the central 80 % of the slope energy within +-150 ms (robust to noise)."""
+    lo, hi = _R0 - int(0.15 * GRID_FS), _R0 + int(0.15 * GRID_FS)
+    d = np.diff(w[..., lo:hi], axis=-1) ** 2
+    cum = np.cumsum(d, axis=-1)
+    cum = cum / (cum[..., -1:] + 1e-12)
+    first = np.argmax(cum > 0.1, axis=-1)
+    last = np.argmax(cum > 0.9, axis=-1)
+    return (last - first + 1) * (1000.0 / GRID_FS)
+
+
+def _template(w: np.ndarray, rr: np.ndarray) -> np.ndarray:
+    """Dominant beat: median of beats that are not premature (their timing says 'conducted normally')."""
+    ok = (rr[:, 3] >= 0.92) & (rr[:, 4] <= 1.5)
+    if ok.sum() < 3:
+        ok = np.ones(w.shape[0], dtype=bool)
+    tpl = np.median(w[ok], axis=0)
+    # Second pass: align the beats on the first template (reference or detected fiducials jitter) and keep
+    # those that resemble it (drops V beats at a normal rate), so the template is sharp, not smeared.
+    corr, sh = _best_shift(w, tpl)
+    ok2 = ok & (corr > 0.8)
+    if ok2.sum() < 3:
+        ok2 = ok
+    inner = np.median(_shifted(w[ok2], sh[ok2]), axis=0)
+    return np.concatenate([tpl[:_MAX_SHIFT], inner, tpl[len(_T) - _MAX_SHIFT:]])
+
+
+def _best_shift(w: np.ndarray, tpl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Max QRS correlation (+-100 ms window) over lags of +-40 ms, and the lag (grid samples) per beat."""
+    q = slice(_R0 - 25, _R0 + 26)
+    shifts = np.arange(-_MAX_SHIFT, _MAX_SHIFT + 1)
+    cs = np.stack([_corr_rows(w[:, q.start + s:q.stop + s], tpl[q]) for s in shifts], axis=1)
+    best = np.argmax(cs, axis=1)
+    return cs[np.arange(w.shape[0]), best], shifts[best]
+
+
+def _shifted(w: np.ndarray, sh: np.ndarray) -> np.ndarray:
+    """Inner part of each window (edges of +-_MAX_SHIFT dropped), moved by its lag."""
+    idx = np.arange(_MAX_SHIFT, len(_T) - _MAX_SHIFT)[None, :] + sh[:, None]
+    return np.take_along_axis(w, idx, axis=1)
+
+
+def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean()
+    den = np.sqrt((a * a).sum(axis=-1) * (b * b).sum()) + 1e-12
+    return np.asarray((a @ b) / den)
+
+
+def _lead_morph(w: np.ndarray, tpl: np.ndarray) -> np.ndarray:
+    """(n_beats, 10) shape features of one lead relative to its template."""
+    q = slice(_R0 - 25, _R0 + 26)  # +-100 ms
+    corr_qrs, sh = _best_shift(w, tpl)
+    # Windows of the beat shifted by its best lag (so later windows compare like with like).
+    ws = _shifted(w, sh)
+    tc = tpl[_MAX_SHIFT:len(_T) - _MAX_SHIFT]
+    off = _MAX_SHIFT
+    wide = slice(0, ws.shape[1])
+    tw = slice(_R0 + int(0.12 * GRID_FS) - off, _R0 + int(0.40 * GRID_FS) - off)
+    pw = slice(_R0 - int(0.20 * GRID_FS) - off, _R0 - int(0.06 * GRID_FS) - off)
+    qs = slice(q.start - off, q.stop - off)
+    corr_wide = _corr_rows(ws[:, wide], tc[wide])
+    corr_t = _corr_rows(ws[:, tw], tc[tw])
+    corr_p = _corr_rows(ws[:, pw], tc[pw])
+    ptp_b = np.ptp(ws[:, qs], axis=1)
+    ptp_t = float(np.ptp(tc[qs])) + 1e-6
+    width_b = _width_ms(w)
+    width_t = float(_width_ms(tpl[None, :])[0])
+    slope_b = np.abs(np.diff(ws[:, qs], axis=1)).max(axis=1)
+    slope_t = float(np.abs(np.diff(tc[qs])).max()) + 1e-6
+    resid = np.sqrt(((ws[:, qs] - tc[qs]) ** 2).sum(axis=1)) / (np.sqrt((tc[qs] ** 2).sum()) + 1e-6)
+    area_b = np.abs(ws[:, qs]).sum(axis=1)
+    area_t = float(np.abs(tc[qs]).sum()) + 1e-6
+    return np.stack([
+        corr_qrs, corr_wide, corr_t, corr_p,
+        np.log((ptp_b + 1e-6) / ptp_t), width_b, np.log(width_b / max(width_t, 4.0)),
+        np.log((slope_b + 1e-6) / slope_t), resid, np.log((area_b + 1e-6) / area_t),
+    ], axis=1)
+
+
+def beat_features(
+    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(morphology-model features, RR-model features) for every beat."""
+    x = np.asarray(sig, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    r = np.asarray(r_peaks, dtype=np.int64)
+    rr = rr_features(r / float(fs))
+    if r.size == 0:
+        return np.zeros((0, len(RR_FEATURES) + len(MORPH_FEATURES)), np.float32), rr
+    prim, sec = pick_leads(list(lead_names), x.shape[1])
+    feats = []
+    for li in dict.fromkeys((prim, sec)):
+        w = beat_windows(x[:, li], fs, r)
+        feats.append(_lead_morph(w, _template(w, rr)))
+    p = feats[0]
+    allf = np.stack(feats, axis=0)
+    worst = np.stack([allf[:, :, 0].min(0), allf[:, :, 1].min(0), allf[:, :, 8].max(0),
+                      np.abs(allf[:, :, 6]).max(0)], axis=1)
+    # Dissimilarity relative to the record's typical beat-to-template dissimilarity: a noisy record (or lead)
+    # has every beat far from its template, so only the ratio tells an ectopic beat from noise.
+    dis = np.stack([1.0 - p[:, 0], 1.0 - p[:, 1], 1.0 - worst[:, 1], p[:, 8], worst[:, 2]], axis=1)
+    rel = np.log((dis + 0.01) / (np.median(dis, axis=0) + 0.01))
+    morph = np.concatenate([rr, p, worst, rel], axis=1).astype(np.float32)
+    return np.nan_to_num(morph, nan=0.0, posinf=0.0, neginf=0.0), rr
+
+
+# ------------------------------------------------------------------------------------------ inference
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _session(name: str):  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(WEIGHTS_DIR / name), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def onnx_proba(name: str, x: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, k) from a converted sklearn classifier (zipmap disabled at export)."""
+    sess = _session(name)
+    outs = sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(x, dtype=np.float32)})
+    return np.asarray(outs[1], dtype=np.float64)
+
+
+def combine(p_morph: np.ndarray, p_s: np.ndarray, p_q: np.ndarray | None = None) -> np.ndarray:
+    """(n, 5) N,S,V,F,Q probabilities from morphology (SV, V), P(S | supraventricular) and P(paced)."""
+    sv, v = p_morph[:, 0], p_morph[:, 1]
+    q = np.zeros_like(sv) if p_q is None else p_q
+    zero = np.zeros_like(sv)
+    out = np.stack([sv * (1.0 - p_s), sv * p_s, v, zero, zero], axis=1) * (1.0 - q)[:, None]
+    out[:, 4] = q
+    return out
+
+
+def classify_beats(
+    signal: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """AAMI label per R peak and an (n_beats, 5) probability array in the order N, S, V, F, Q.
+
+    signal: float mV, (n_samples, n_leads) or (n_samples,); any rate and lead set. r_peaks: sample indices.
+    """
+    r = np.asarray(r_peaks, dtype=np.int64)
+    if r.size == 0:
+        return [], np.zeros((0, 5))
+    order = np.argsort(r, kind="stable")
+    morph, rr = beat_features(signal, fs, lead_names, r[order])
+    p_m = onnx_proba(MORPH_MODEL, morph)
+    p_s = onnx_proba(RR_MODEL, rr)[:, 1]
+    probs_sorted = combine(p_m, p_s)
+    probs = np.empty_like(probs_sorted)
+    probs[order] = probs_sorted
+    labels = [AAMI_CLASSES[i] for i in np.argmax(probs, axis=1)]
+    return labels, probs

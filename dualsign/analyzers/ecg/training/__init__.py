@@ -1,0 +1,1 @@
+"""Reproducible training and evaluation of the ECG analyzer's learned parts (beat classes, rhythm / AF)."""

@@ -1,0 +1,250 @@
+"""Train and evaluate the AAMI beat classifier (morphology model + RR model) and export it to ONNX.
+
+    python -m dualsign.analyzers.ecg.training.train_beats --data /work/shared/data/ecg
+
+Protocol (inter-patient; never train and test on the same record):
+  * leave-one-record-out over the six MIT-BIH records with signals (104, 106, 108, 116, 119, 223): for each
+    held-out record, the morphology model trains on the other five and the RR model on the reference beat
+    times of the other 22 annotated records; the held-out record is scored twice, on the reference beat
+    positions and on the runtime QRS detector's peaks matched to reference beats (150 ms);
+  * leave-one-record-out of the RR model alone over all 23 annotated records (S vs N among N and S beats,
+    reference positions), since S beats are scarce in the six signal records.
+The shipped models train on everything. Figures go to weights/card.json ("beats" section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from dualsign.analyzers.ecg import beat_classes as bc
+from dualsign.analyzers.ecg.training import common
+
+MORPH_PARAMS: dict[str, Any] = {
+    "max_iter": 60,
+    "learning_rate": 0.1,
+    "max_depth": 3,
+    "min_samples_leaf": 50,
+    "l2_regularization": 1.0,
+    "balance_power": 0.5,
+    "monotonic_cst": [bc.MONOTONE.get(n, 0) for n in bc.RR_FEATURES + bc.MORPH_FEATURES],
+}
+RR_PARAMS: dict[str, Any] = {
+    "max_iter": 100,
+    "learning_rate": 0.08,
+    "max_leaf_nodes": 8,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+    "balance_power": 1.0,
+}
+SV_MAP = {"N": "SV", "S": "SV", "V": "V", "F": "SV"}
+# Record 104 is paced: its template is a paced beat, so it cannot teach the morphology model; test only.
+MORPH_TRAIN = tuple(r for r in common.SIGNAL_RECORDS if r != "104")
+
+
+def _weights(y: np.ndarray, groups: np.ndarray, power: float) -> np.ndarray:
+    """Each record counts equally; within that, rare classes are up-weighted (count ** -power)."""
+    w = np.ones(y.size)
+    for g in np.unique(groups):
+        w[groups == g] = 1.0 / (groups == g).sum()
+    for c in np.unique(y):
+        w[y == c] /= (y == c).mean() ** power
+    return w * y.size / w.sum()
+
+
+def fit(params: dict[str, Any], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> HistGradientBoostingClassifier:
+    p = dict(params)
+    power = p.pop("balance_power")
+    m = HistGradientBoostingClassifier(random_state=common.SEED, early_stopping=False, **p)
+    m.fit(x, y, sample_weight=_weights(y, groups, power))
+    return m
+
+
+def signal_record(data: Path, rec: str) -> dict[str, Any]:
+    """Features of one signal record on reference positions and on detected peaks (matched to reference)."""
+    sig, fs, names, ref, labels = common.load_mitdb(data, rec)
+    morph, rr = bc.beat_features(sig, fs, names, ref)
+    det = common.detect(sig, fs, f"mitdb_{rec}")
+    dm, drr = bc.beat_features(sig, fs, names, det)
+    match = common.match_peaks(ref, det, int(0.15 * fs))
+    ok = match >= 0
+    return {
+        "morph": morph,
+        "rr": rr,
+        "y": np.asarray(labels),
+        "det_morph": dm[match[ok]],
+        "det_rr": drr[match[ok]],
+        "det_y": np.asarray(labels)[ok],
+        "n_ref": int(ref.size),
+        "n_det": int(det.size),
+        "n_matched": int(ok.sum()),
+    }
+
+
+def annotation_record(data: Path, rec: str) -> tuple[np.ndarray, np.ndarray]:
+    """RR features and AAMI labels from the reference beat times of an annotation text listing."""
+    samples, syms = common.read_annotation_text(data / "mitdb" / "annotations_txt" / f"{rec}annotations.txt")
+    return bc.rr_features(samples / 360.0), np.asarray([bc.aami_of_symbol(s) for s in syms])
+
+
+def _rr_xy(ann: dict[str, tuple[np.ndarray, np.ndarray]], recs: list[str]) -> tuple[np.ndarray, ...]:
+    xs, ys, gs = [], [], []
+    for r in recs:
+        x, y = ann[r]
+        keep = np.isin(y, ["N", "S"])
+        xs.append(x[keep])
+        ys.append((y[keep] == "S").astype(np.int64))
+        gs.append(np.full(int(keep.sum()), r))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
+
+
+def _morph_xy(sigrec: dict[str, dict[str, Any]], recs: list[str]) -> tuple[np.ndarray, ...]:
+    recs = [r for r in recs if r in MORPH_TRAIN]
+    keep = [sigrec[r]["y"] != "Q" for r in recs]
+    x = np.concatenate([sigrec[r]["morph"][k] for r, k in zip(recs, keep, strict=True)])
+    y = np.concatenate([[bc.MORPH_CLASSES.index(SV_MAP[c]) for c in sigrec[r]["y"][k]]
+                        for r, k in zip(recs, keep, strict=True)])
+    g = np.concatenate([np.full(int(k.sum()), r) for r, k in zip(recs, keep, strict=True)])
+    return x, y, g
+
+
+def _predict(
+    morph_m: HistGradientBoostingClassifier, rr_m: HistGradientBoostingClassifier, xm: np.ndarray, xr: np.ndarray
+) -> np.ndarray:
+    assert list(morph_m.classes_) == list(range(len(bc.MORPH_CLASSES))), morph_m.classes_
+    return bc.combine(morph_m.predict_proba(xm), rr_m.predict_proba(xr)[:, 1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="the ecg data folder (with mitdb/)")
+    ap.add_argument("--no-export", action="store_true", help="evaluate only; keep the shipped weights")
+    args = ap.parse_args(argv)
+    data: Path = args.data
+
+    ann_recs = sorted(set(common.DS1) | {"104"})
+    ann = {r: annotation_record(data, r) for r in ann_recs}
+    sigrec = {r: signal_record(data, r) for r in common.SIGNAL_RECORDS}
+
+    # 1. RR model alone, LOO over the 23 annotated records.
+    s_true: list[str] = []
+    s_pred: list[str] = []
+    for r in ann_recs:
+        x, y, g = _rr_xy(ann, [o for o in ann_recs if o != r])
+        m = fit(RR_PARAMS, x, y, g)
+        xt, yt, _ = _rr_xy(ann, [r])
+        if yt.size:
+            s_true += ["S" if v else "N" for v in yt]
+            s_pred += ["S" if p >= 0.5 else "N" for p in m.predict_proba(xt)[:, 1]]
+    rr_loo = common.per_class_stats(s_true, s_pred, ("N", "S"))
+
+    # 2. Full classifier, LOO over the six signal records.
+    res: dict[str, dict[str, list[str]]] = {k: {"true": [], "pred": []} for k in ("ref", "det")}
+    per_record: dict[str, Any] = {}
+    for r in common.SIGNAL_RECORDS:
+        others = [o for o in common.SIGNAL_RECORDS if o != r]
+        mm = fit(MORPH_PARAMS, *_morph_xy(sigrec, others))
+        rm = fit(RR_PARAMS, *_rr_xy(ann, [o for o in ann_recs if o != r]))
+        d = sigrec[r]
+        rec_stats: dict[str, Any] = {"n_ref": d["n_ref"], "n_detected": d["n_det"], "n_matched": d["n_matched"]}
+        for key, xm, xr, y in (("ref", d["morph"], d["rr"], d["y"]), ("det", d["det_morph"], d["det_rr"], d["det_y"])):
+            pred = [bc.AAMI_CLASSES[i] for i in np.argmax(_predict(mm, rm, xm, xr), axis=1)]
+            res[key]["true"] += list(y)
+            res[key]["pred"] += pred
+            rec_stats[key] = common.per_class_stats(list(y), pred, bc.AAMI_CLASSES)["per_class"]
+        per_record[r] = rec_stats
+        print(
+            r,
+            json.dumps(
+                {
+                    k: {
+                        c: (v["n"], v["se"] and round(v["se"], 3), v["ppv"] and round(v["ppv"], 3))
+                        for c, v in rec_stats[k].items()
+                        if v["n"] or v["ppv"]
+                    }
+                    for k in ("ref", "det")
+                }
+            ),
+        )
+    loo = {k: common.per_class_stats(v["true"], v["pred"], bc.AAMI_CLASSES) for k, v in res.items()}
+    # Without the paced record (as in the usual DS1/DS2 protocol, which excludes paced records).
+    nonpaced = {}
+    for k in ("ref", "det"):
+        n104 = sum(per_record["104"][k][c]["n"] for c in bc.AAMI_CLASSES)
+        t, p = res[k]["true"], res[k]["pred"]
+        i0 = common.SIGNAL_RECORDS.index("104")
+        start = sum(sum(per_record[o][k][c]["n"] for c in bc.AAMI_CLASSES) for o in common.SIGNAL_RECORDS[:i0])
+        keep = [i for i in range(len(t)) if not (start <= i < start + n104)]
+        nonpaced[k] = common.per_class_stats([t[i] for i in keep], [p[i] for i in keep], bc.AAMI_CLASSES)
+
+    for k in ("ref", "det"):
+        print(
+            f"LOO ({k}):",
+            json.dumps(
+                {
+                    c: (v["n"], v["se"] and round(v["se"], 4), v["ppv"] and round(v["ppv"], 4))
+                    for c, v in loo[k]["per_class"].items()
+                }
+            ),
+        )
+        print(
+            f"LOO non-paced ({k}):",
+            json.dumps(
+                {
+                    c: (v["n"], v["se"] and round(v["se"], 4), v["ppv"] and round(v["ppv"], 4))
+                    for c, v in nonpaced[k]["per_class"].items()
+                }
+            ),
+        )
+    print(
+        "RR model LOO over 23 annotated records (S vs N):",
+        json.dumps({c: (v["n"], round(v["se"], 4), round(v["ppv"], 4)) for c, v in rr_loo["per_class"].items()}),
+    )
+
+    if args.no_export:
+        return 0
+    mm = fit(MORPH_PARAMS, *_morph_xy(sigrec, list(MORPH_TRAIN)))
+    rm = fit(RR_PARAMS, *_rr_xy(ann, ann_recs))
+    common.export_onnx(mm, len(bc.RR_FEATURES) + len(bc.MORPH_FEATURES), bc.MORPH_MODEL)
+    common.export_onnx(rm, len(bc.RR_FEATURES), bc.RR_MODEL)
+    bc._session.cache_clear()
+    common.update_card(
+        "beats",
+        {
+            "models": {
+                bc.MORPH_MODEL: {
+                    "classes": list(bc.MORPH_CLASSES),
+                    "features": list(bc.RR_FEATURES + bc.MORPH_FEATURES),
+                    "trained_on": list(MORPH_TRAIN),
+                    "params": MORPH_PARAMS,
+                },
+                bc.RR_MODEL: {
+                    "classes": ["N", "S"],
+                    "features": list(bc.RR_FEATURES),
+                    "trained_on": ann_recs,
+                    "params": RR_PARAMS,
+                },
+            },
+            "seed": common.SEED,
+            "detector": common.detector_id(),
+            "protocol": "leave-one-record-out over MIT-BIH 104, 106, 108, 116, 119, 223 (morphology model trains on "
+            "the other five signal records, RR model on the other 22 annotated DS1/104 records); "
+            "'det' = runtime detector peaks matched to reference beats within 150 ms",
+            "loo_signal_records": loo,
+            "loo_signal_records_without_paced_104": nonpaced,
+            "loo_per_record": per_record,
+            "rr_model_loo_23_annotated_records": rr_loo,
+            "command": "python -m dualsign.analyzers.ecg.training.train_beats --data /work/shared/data/ecg",
+        },
+    )
+    print("exported", bc.MORPH_MODEL, bc.RR_MODEL)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
