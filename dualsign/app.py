@@ -21,6 +21,7 @@ from dualsign.http import Refusal, record_refusal
 from dualsign.reports import api as reports_api
 from dualsign.review import api as review_api
 from dualsign.runtime import Runtime
+from dualsign.web import api as web_api
 
 
 def create_app(rt: Runtime, *, start_worker: bool = True) -> FastAPI:
@@ -35,7 +36,7 @@ def create_app(rt: Runtime, *, start_worker: bool = True) -> FastAPI:
     app = FastAPI(title="dualsign", version=__version__, lifespan=lifespan,
                   description="AI preliminary reports, co-signed by licensed physicians.")
     app.state.runtime = rt
-    for module in (accounts_api, exams_api, review_api, reports_api, billing_api, audit_api):
+    for module in (accounts_api, exams_api, review_api, reports_api, billing_api, audit_api, web_api):
         app.include_router(module.router)
 
     @app.exception_handler(Refusal)
