@@ -23,6 +23,7 @@ QRS_ON_FRAC = 0.08  # of the activity rise above the beat's own floor (chosen on
 QRS_OFF_FRAC = 0.12
 T_AREA_MS = 120.0  # width of the area window for T end
 P_AREA_MS = 50.0
+T_TAIL_MS = 200.0  # T end at most this long after the T peak (Tpeak-Tend rarely exceeds it, even in long QT)
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
 P_LEAD_FRAC = 0.5
 T_RR = 0.6  # T peak before 60 % of the next RR: later than that is usually the next P wave
@@ -189,7 +190,7 @@ def delineate(
     t_hi = np.minimum(r + (T_RR * rr_next).astype(np.int64), qrs_off + int(500 * ms))
     t_pk, t_amp, t_ok = _wave(xl, base, t_lo, t_hi, int(500 * ms))
     area_t = _area_curve(xl, max(2, int(round(T_AREA_MS * ms))), forward=False)
-    stop = np.minimum(t_pk + int(300 * ms), (r + (0.9 * rr_next).astype(np.int64))[:, None])
+    stop = np.minimum(t_pk + int(T_TAIL_MS * ms), (r + (0.9 * rr_next).astype(np.int64))[:, None])
     t_end = _boundary(area_t, t_pk + 1, stop, int(300 * ms), np.sign(t_amp))
     a = np.abs(t_amp)
     amax = a.max(axis=1)
