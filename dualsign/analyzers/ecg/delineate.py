@@ -22,7 +22,7 @@ from scipy import ndimage, signal
 QRS_ON_FRAC = 0.08  # of the activity rise above the beat's own floor (chosen on half A of QTDB)
 QRS_OFF_FRAC = 0.12
 T_AREA_MS = 120.0  # width of the area window for T end
-P_AREA_MS = 50.0
+P_AREA_MS = 90.0  # chosen on QTDB half A (among 35-90 ms)
 T_TAIL_MS = 200.0  # T end at most this long after the T peak (Tpeak-Tend rarely exceeds it, even in long QT)
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
 P_LEAD_FRAC = 0.5
@@ -208,7 +208,14 @@ def delineate(
     lim = np.maximum(r - (0.6 * rr_prev).astype(np.int64), qrs_on - int(300 * ms))
     p_lo = np.where(prev_t > 0, np.maximum(prev_t + int(20 * ms), lim), lim)
     p_hi = qrs_on - int(20 * ms)
-    base_p = xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)]
+    # Isoelectric level of the P window = its median (the P wave fills a minority of it); the PR level just
+    # before the QRS can still hold the P wave's tail and flip which deflection looks largest.
+    bi, bv = _windows(p_lo, 0, int(300 * ms), n)
+    bv &= bi < p_hi[:, None]
+    srt = np.sort(np.where(bv[:, :, None], xl[bi], np.inf), axis=1)  # invalid samples sort last
+    cnt = bv.sum(axis=1)
+    base_p = np.take_along_axis(srt, np.maximum(cnt - 1, 0)[:, None, None] // 2, axis=1)[:, 0, :]
+    base_p = np.where((cnt > 0)[:, None], base_p, xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)])
     p_pk, p_amp, p_ok = _wave(xl, base_p, p_lo, p_hi, int(300 * ms))
     nidx, nvalid = _windows(qrs_on, -int(300 * ms), -int(20 * ms), n)
     noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], hf[nidx] ** 2, 0.0), axis=1))  # (nb, leads)
