@@ -78,7 +78,8 @@ def _card(weights_sha: str, learned: bool) -> ModelCard:
         weights_sha256=weights_sha,
         limitations=(
             "Adults only; sex-specific criteria use the sex-neutral / safer threshold; no 2nd/3rd-degree "
-            "AV block, pacing or infarct-pattern statements yet; atrial flutter detection is limited."
+            "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is in the vocabulary but not "
+            "detected yet."
         ),
     )
 
