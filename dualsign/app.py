@@ -17,6 +17,8 @@ from dualsign.audit import api as audit_api
 from dualsign.billing import api as billing_api
 from dualsign.exams import api as exams_api
 from dualsign.exams.lifecycle import IllegalTransition
+from dualsign.fhir import api as fhir_api
+from dualsign.gateway import api as gateway_api
 from dualsign.http import Refusal, record_refusal
 from dualsign.reports import api as reports_api
 from dualsign.review import api as review_api
@@ -36,7 +38,8 @@ def create_app(rt: Runtime, *, start_worker: bool = True) -> FastAPI:
     app = FastAPI(title="dualsign", version=__version__, lifespan=lifespan,
                   description="AI preliminary reports, co-signed by licensed physicians.")
     app.state.runtime = rt
-    for module in (accounts_api, exams_api, review_api, reports_api, billing_api, audit_api, web_api):
+    for module in (accounts_api, exams_api, review_api, reports_api, billing_api, audit_api, web_api,
+                   gateway_api, fhir_api):
         app.include_router(module.router)
 
     @app.exception_handler(Refusal)

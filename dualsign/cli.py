@@ -11,6 +11,7 @@ from typing import Any
 from dualsign.analyzers import cli as analyze_cli
 from dualsign.audit import cli as audit_cli
 from dualsign.billing import cli as billing_cli
+from dualsign.gateway import cli as gateway_cli
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze_cli.add_parser(sub)
     audit_cli.add_parser(sub)
     billing_cli.add_parser(sub)
+    gateway_cli.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""FHIR R4 (R4B models) views of reports: DiagnosticReport, Observation, ImagingStudy, Provenance."""

@@ -1,0 +1,147 @@
+"""dcmtk's storescu against dualsign's SCP: an ECG wrapped as DICOM becomes an exam and is analysed;
+CT (plain and RLE-compressed) is stored and becomes a chest CT exam; bad input gets the right status."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import time
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+from pynetdicom import AE
+from sqlalchemy import func, select
+
+from dualsign.audit.models import AuditEvent
+from dualsign.exams.models import Exam
+from dualsign.gateway import service
+from dualsign.gateway.models import DicomInstance, DicomStudy
+from tests.core.client import login_cached, wait_for_status
+from tests.gateway.conftest import Gateway
+from tests.gateway.samples import CT_SMALL, MR_SMALL, dcmtk, ecg_dicom
+
+
+def storescu(gw: Gateway, *files: Path, aet: str = "MODALITY_A", options: tuple[str, ...] = ()
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([dcmtk("storescu"), *options, "-aet", aet, "-aec", "DUALSIGN", "127.0.0.1", str(gw.port),
+                           *map(str, files)], capture_output=True, text=True, timeout=60)
+
+
+def wait_exam(rt, study_uid: str, timeout: float = 30) -> int:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with rt.db.session() as s:
+            exam_id = s.scalar(select(DicomStudy.exam_id).where(DicomStudy.study_instance_uid == study_uid))
+        if exam_id:
+            return int(exam_id)
+        time.sleep(0.1)
+    raise AssertionError(f"study {study_uid} never became an exam")
+
+
+def test_ecg_over_dicom_is_analysed_and_stored_once(gateway: Gateway, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = ecg_dicom(tmp_path / "ecg.dcm")
+    study = str(pydicom.dcmread(path).StudyInstanceUID)
+    r = storescu(gateway, path)
+    assert r.returncode == 0, r.stderr
+    exam_id = wait_exam(runtime, study)
+    tech = login_cached(gateway.client, "technologist.a")
+    exam = wait_for_status(gateway.client, tech, exam_id, {"preliminary", "qc_failed", "analysis_failed"})
+    assert exam["status"] == "preliminary", exam
+    assert exam["modality"] == "ecg" and exam["site"] == "A"
+    assert exam["patient"]["medical_record_number"] == "MRN-ECG-1" and exam["patient"]["sex"] == "M"
+    assert exam["patient"]["birth_date"] == "1955-11-20"
+    with runtime.db.session() as s:
+        upload = s.scalars(select(AuditEvent).where(AuditEvent.action == "upload")).one()
+        assert upload.actor == "dicom-gateway" and upload.detail["calling_ae"] == "MODALITY_A"
+    # The same instance again: success for the sender, stored once, no second exam.
+    r = storescu(gateway, path)
+    assert r.returncode == 0, r.stderr
+    time.sleep(1.0)
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(DicomInstance)) == 1
+        assert s.scalar(select(func.count()).select_from(Exam)) == 1
+
+
+def test_ct_plain_and_compressed_become_one_chest_ct_exam(gateway: Gateway, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    study = generate_uid()
+    files = []
+    for i in range(2):
+        ds = pydicom.dcmread(CT_SMALL)
+        ds.StudyInstanceUID, ds.PatientID, ds.PatientName = study, "MRN-CT-1", "Wang^Jianguo"
+        if i:  # the second slice RLE-compressed: stored as sent, not transcoded
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            ds.compress(RLELossless)
+        files.append(tmp_path / f"ct{i}.dcm")
+        ds.save_as(files[-1])
+    for f, options in zip(files, [(), ("--propose-rle",)], strict=True):  # RLE proposed and sent as it is
+        r = storescu(gateway, f, aet="MODALITY_B", options=options)
+        assert r.returncode == 0, r.stderr
+    exam_id = wait_exam(runtime, study)
+    with runtime.db.session() as s:
+        exam = s.get(Exam, exam_id)
+        assert exam is not None and exam.modality == "chest_ct" and len(exam.files) == 2
+        # No CT analyzer yet: the exam waits in the queue for one.
+        assert exam.status == "queued" and "analyzer" in (exam.last_error or "")
+        syntaxes = set(s.scalars(select(DicomInstance.transfer_syntax_uid)))
+    assert syntaxes == {ExplicitVRLittleEndian, RLELossless}
+
+
+def test_unknown_calling_ae_is_rejected(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-def]
+    r = storescu(gateway, CT_SMALL, aet="STRANGER")
+    assert r.returncode != 0 and "Rejected" in r.stderr + r.stdout
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(DicomInstance)) == 0
+        denied = s.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).one()
+        assert denied.detail["calling_ae"] == "STRANGER"
+
+
+def test_unsupported_sop_class_is_not_negotiated(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-def]
+    ae = AE(ae_title="MODALITY_A")
+    ae.add_requested_context("1.2.840.10008.5.1.4.1.1.4")  # MR Image Storage
+    ae.add_requested_context("1.2.840.10008.1.1")  # Verification, so that the association itself opens
+    assoc = ae.associate("127.0.0.1", gateway.port, ae_title="DUALSIGN")
+    assert assoc.is_established
+    try:
+        assert [c.abstract_syntax for c in assoc.accepted_contexts] == ["1.2.840.10008.1.1"]
+        assert int(assoc.send_c_echo().Status) == 0
+        with pytest.raises(ValueError, match="presentation context"):
+            assoc.send_c_store(pydicom.dcmread(MR_SMALL))
+    finally:
+        assoc.release()
+    # STOW-RS (no negotiation) answers the DIMSE status itself.
+    data = MR_SMALL.read_bytes()
+    assert service.ingest(runtime.db, runtime.store, data, site_id=1, calling_ae="X", via="test").status == 0x0122
+
+
+def _send(gateway: Gateway, ds: pydicom.Dataset) -> int:
+    ae = AE(ae_title="MODALITY_A")
+    ae.add_requested_context(ds.SOPClassUID)
+    assoc = ae.associate("127.0.0.1", gateway.port, ae_title="DUALSIGN")
+    assert assoc.is_established
+    try:
+        return int(assoc.send_c_store(ds).Status)
+    finally:
+        assoc.release()
+
+
+def test_malformed_and_full_disk_are_refused_with_nothing_stored(gateway: Gateway, runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ds = pydicom.dcmread(CT_SMALL)
+    del ds.PatientID
+    assert _send(gateway, ds) == 0xC001
+    # Bytes that are not a dataset at all, and a dataset claiming another SOP class than negotiated.
+    kwargs = {"site_id": 1, "calling_ae": "X", "via": "test"}
+    assert service.ingest(runtime.db, runtime.store, b"\x08\x00" + b"\xff" * 40, **kwargs).status >= 0xC000
+    mismatch = service.ingest(runtime.db, runtime.store, CT_SMALL.read_bytes(), **kwargs,
+                              negotiated_sop_class="1.2.840.10008.5.1.4.1.1.7")
+    assert mismatch.status == 0xA900
+
+    def full(_: bytes) -> tuple[str, int]:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runtime.store, "put_bytes", full)
+    assert _send(gateway, pydicom.dcmread(CT_SMALL)) == 0xA700
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(DicomInstance)) == 0
+    assert not list(Path(runtime.store.root).rglob(".incoming-*"))
