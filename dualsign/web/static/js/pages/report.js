@@ -43,7 +43,7 @@ export async function render(main, [examId, versionArg]) {
     h("p", { class: "row" }, h("span", { class: "badge", id: "report-status" }, label(report.status)),
       h("span", {}, t("version", { n: report.version })), report.reason ? h("span", {}, `${t("amend_reason")}: ${report.reason}`) : null),
     patientHeader(exam),
-    h("h2", {}, t("findings")),
+    h("h2", {}, t("report_findings")),
     h("ul", {}, findings.map((f) => h("li", {}, f.label, f.decision === "edited" ? ` (${label("edited")})` : "",
       f.origin === "physician" ? ` (${label("added")})` : "",
       h("span", { class: "kv" }, ` ${Object.entries(f.measurements || {}).filter(([, v]) => typeof v === "number")
