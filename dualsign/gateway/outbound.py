@@ -65,9 +65,15 @@ def sr_for(session: Any, store: FileStore, report: Report) -> pydicom.Dataset | 
     return build_sr(evidence=evidence, content=content, modality=exam.modality, report_version=report.version,
                     verified=verified, analyzer=content.get("analyzer", {}),
                     global_measurements=list(structured.get("measurements", [])),
-                    physician_name=physician.full_name.replace(" ", "^") if physician else None,
+                    physician_name=_person_name(physician.full_name) if physician else None,
                     organisation=site.name[:64] if site else None,
                     signed_at=sig.signed_at if sig else None, previous=_previous_sr(session, store, report))
+
+
+def _person_name(full_name: str) -> str:
+    """'Given Family' -> 'Family^Given'; a one-word name gets the trailing caret DICOM asks for."""
+    parts = full_name.split()
+    return f"{parts[-1]}^{' '.join(parts[:-1])}" if len(parts) > 1 else f"{full_name}^"
 
 
 def poll(db: Database, store: FileStore, settings: GatewaySettings) -> int:

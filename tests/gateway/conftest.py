@@ -36,9 +36,10 @@ class Gateway:
         return self.server.port
 
 
-def start_gateway(runtime, destinations: tuple[Destination, ...] = ()) -> Iterator[Gateway]:  # type: ignore[no-untyped-def]
+def start_gateway(runtime, destinations: tuple[Destination, ...] = (), port: int | None = None  # type: ignore[no-untyped-def]
+                  ) -> Iterator[Gateway]:
     build_network(runtime)
-    settings = GatewaySettings(ae_title="DUALSIGN", bind="127.0.0.1", port=free_port(),
+    settings = GatewaySettings(ae_title="DUALSIGN", bind="127.0.0.1", port=port or free_port(),
                                peers={"MODALITY_A": "A", "MODALITY_B": "B", "ORTHANC": "A"},
                                destinations=destinations, quiet_seconds=0.5, poll_seconds=0.2,
                                backoff_seconds=0.5)

@@ -1,0 +1,146 @@
+"""Orthanc as the hospital PACS on loopback: it forwards an ECG study to dualsign, the report is signed
+through the API, and the verified SR arrives back in Orthanc (read through its REST API, parsed by
+dcmtk's dsrdump). An amendment sends a new SR that names its predecessor."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydicom
+import pytest
+
+from dualsign.gateway.settings import Destination
+from tests.core.client import login_cached, review_all, wait_for_status
+from tests.core.network import PASSWORD
+from tests.gateway.conftest import Gateway, free_port, start_gateway
+from tests.gateway.samples import dcmtk, ecg_dicom
+from tests.gateway.test_scp import wait_exam
+
+
+class Orthanc:
+    def __init__(self, http_port: int, dicom_port: int) -> None:
+        self.url, self.dicom_port = f"http://127.0.0.1:{http_port}", dicom_port
+
+    def get(self, path: str) -> Any:
+        r = httpx.get(self.url + path, timeout=10)
+        r.raise_for_status()
+        return r.json() if "json" in r.headers.get("content-type", "") else r.content
+
+    def post(self, path: str, body: Any) -> Any:
+        r = httpx.post(self.url + path, content=body if isinstance(body, bytes) else json.dumps(body), timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+
+@pytest.fixture
+def orthanc(tmp_path: Path) -> Iterator[Orthanc]:
+    http_port, dicom_port, scp_port = free_port(), free_port(), free_port()
+    config = {"Name": "test-pacs", "StorageDirectory": str(tmp_path / "orthanc"),
+              "IndexDirectory": str(tmp_path / "orthanc"), "HttpPort": http_port, "DicomPort": dicom_port,
+              "DicomAet": "ORTHANC", "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
+              "Plugins": [], "DicomModalities": {"dualsign": ["DUALSIGN", "127.0.0.1", scp_port]},
+              "DicomAlwaysAllowStore": True, "DicomCheckModalityHost": False, "HttpsVerifyPeers": False}
+    (tmp_path / "orthanc.json").write_text(json.dumps(config))
+    proc = subprocess.Popen(["Orthanc", str(tmp_path / "orthanc.json")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    pacs = Orthanc(http_port, dicom_port)
+    pacs.scp_port = scp_port  # type: ignore[attr-defined]
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                pacs.get("/system")
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError("Orthanc did not start") from None
+                time.sleep(0.2)
+        yield pacs
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def gateway(runtime, orthanc: Orthanc) -> Iterator[Gateway]:  # type: ignore[no-untyped-def]
+    dest = Destination("ORTHANC", "127.0.0.1", orthanc.dicom_port)
+    yield from start_gateway(runtime, (dest,), port=orthanc.scp_port)  # type: ignore[attr-defined]
+
+
+def _srs(pacs: Orthanc, count: int, timeout: float = 60) -> list[pydicom.Dataset]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for oid in pacs.get("/instances"):
+            if pacs.get(f"/instances/{oid}/simplified-tags").get("Modality") == "SR":
+                found.append(pydicom.dcmread(io.BytesIO(pacs.get(f"/instances/{oid}/file"))))
+        if len(found) >= count or time.monotonic() > deadline:
+            return sorted(found, key=lambda d: int(d.InstanceNumber))
+        time.sleep(0.3)
+
+
+def _numbers(ds: pydicom.Dataset) -> dict[str, tuple[float, str]]:
+    out: dict[str, tuple[float, str]] = {}
+    for item in ds.get("ContentSequence", []):
+        if item.ValueType == "NUM":
+            mv = item.MeasuredValueSequence[0]
+            out[item.ConceptNameCodeSequence[0].CodeMeaning] = (
+                float(mv.NumericValue), mv.MeasurementUnitsCodeSequence[0].CodeValue)
+        out.update(_numbers(item))
+    return out
+
+
+def _codes(ds: pydicom.Dataset) -> set[str]:
+    out = set()
+    for item in ds.get("ContentSequence", []):
+        if item.ValueType == "CODE":
+            c = item.ConceptCodeSequence[0]
+            out.add(f"{c.CodingSchemeDesignator}:{c.CodeValue}")
+        out |= _codes(item)
+    return out
+
+
+def test_pacs_forwards_ecg_and_receives_verified_sr(gateway: Gateway, orthanc: Orthanc, runtime,  # type: ignore[no-untyped-def]
+                                                    tmp_path: Path) -> None:
+    path = ecg_dicom(tmp_path / "ecg.dcm", patient_id="PACS-1")
+    ecg_id = orthanc.post("/instances", path.read_bytes())["ID"]
+    orthanc.post("/modalities/dualsign/store", {"Resources": [ecg_id], "Synchronous": True})
+    exam_id = wait_exam(runtime, str(pydicom.dcmread(path).StudyInstanceUID))
+    c = gateway.client
+    doc = login_cached(c, "physician.a")
+    assert wait_for_status(c, doc, exam_id, {"preliminary", "qc_failed"})["status"] == "preliminary"
+    review_all(c, doc, exam_id)
+    r = c.post(f"/api/exams/{exam_id}/sign", headers=doc,
+               json={"password": PASSWORD, "impression": "Sinus bradycardia, RBBB."})
+    assert r.status_code == 200, r.text
+
+    [sr] = _srs(orthanc, 1)
+    assert sr.VerificationFlag == "VERIFIED" and sr.CompletionFlag == "COMPLETE" and sr.PreliminaryFlag == "FINAL"
+    observer = sr.VerifyingObserverSequence[0]
+    assert observer.VerifyingObserverName.family_name == "Physician.A"
+    assert observer.VerifyingOrganization == "County A hospital"
+    assert sr.StudyInstanceUID == pydicom.dcmread(path).StudyInstanceUID and sr.PatientID == "PACS-1"
+    numbers = _numbers(sr)
+    assert numbers["Heart rate"][1] == "/min" and 40 < numbers["Heart rate"][0] < 60
+    assert numbers["QRS duration"][1] == "ms" and numbers["QRS duration"][0] >= 120
+    assert "SCT:59118001" in _codes(sr)  # right bundle branch block, SNOMED-coded
+    sr_file = tmp_path / "sr.dcm"
+    sr.save_as(sr_file)
+    dump = subprocess.run([dcmtk("dsrdump"), str(sr_file)], capture_output=True, text=True, timeout=30)
+    assert dump.returncode == 0 and "E:" not in dump.stderr, dump.stderr
+    assert "Verification Flag   : VERIFIED" in dump.stdout
+
+    r = c.post(f"/api/exams/{exam_id}/amend", headers=doc,
+               json={"password": PASSWORD, "reason": "axis added", "impression": "Sinus bradycardia, RBBB, RAD."})
+    assert r.status_code == 200, r.text
+    first, second = _srs(orthanc, 2)
+    assert second.VerificationFlag == "VERIFIED"
+    predecessor = second.PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
+    assert predecessor.ReferencedSOPInstanceUID == first.SOPInstanceUID
