@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage, signal
@@ -115,10 +116,7 @@ def pick_leads(lead_names: list[str], n_leads: int) -> tuple[int, int]:
     names = [n.upper() for n in lead_names[:n_leads]]
     prim = next((names.index(p.upper()) for p in _PRIMARY if p.upper() in names), 0)
     sec_c = [names.index(s.upper()) for s in _SECONDARY if s.upper() in names and names.index(s.upper()) != prim]
-    if sec_c:
-        sec = sec_c[0]
-    else:
-        sec = next((i for i in range(n_leads) if i != prim), prim)
+    sec = sec_c[0] if sec_c else next((i for i in range(n_leads) if i != prim), prim)
     return prim, sec
 
 
@@ -252,7 +250,7 @@ def sha256_file(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _session(name: str):  # type: ignore[no-untyped-def]
+def _session(name: str) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()

@@ -149,12 +149,12 @@ def export_onnx(model: Any, n_features: int, name: str) -> Path:
               for k, val in kw.items()}
         return orig(*a, **kw)
 
-    container.make_node = make_node  # type: ignore[assignment]
+    container.make_node = make_node
     try:
         onx = convert_sklearn(model, initial_types=[("x", FloatTensorType([None, n_features]))],
                               options={id(model): {"zipmap": False}}, target_opset={"": 17, "ai.onnx.ml": 3})
     finally:
-        container.make_node = orig  # type: ignore[assignment]
+        container.make_node = orig
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     out = WEIGHTS_DIR / name
     out.write_bytes(onx.SerializeToString())

@@ -1,0 +1,182 @@
+"""Rhythm class probabilities (CinC 2017 classes: N normal sinus, A atrial fibrillation, O other, ~ noisy).
+
+A small gradient-boosted tree model (ONNX) over one feature vector per recording:
+  * RR irregularity (AF is "irregularly irregular": high successive-difference spread, sample entropy,
+    Poincare SD1/SD2 and sign-change rate, even after ectopic beats are discounted),
+  * atrial activity: P-wave presence and consistency in the median beat, and fibrillatory (4-9 Hz) power in
+    the T-Q intervals,
+  * ectopy from the beat classifier (V and S fractions) and morphology spread (beat-to-template correlation),
+  * signal quality (physiologically implausible intervals, residual after template removal, spectrum shape).
+Features are computed on one lead: lead I when present (what the training recordings resemble), otherwise the
+beat classifier's primary lead.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from scipy import signal as sps
+
+from dualsign.analyzers.ecg import beat_classes as bc
+
+RHYTHM_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
+RHYTHM_MODEL = "rhythm.onnx"
+
+FEATURES: tuple[str, ...] = (
+    "duration_s", "n_beats", "hr_bpm", "rr_median", "rr_cv", "rmssd_rel", "pnn50", "pdd10", "pdd20",
+    "mad_dd_rel", "sd1_rel", "sd1_sd2", "sampen", "cosen", "tpr", "sign_change", "max_rr_rel", "min_rr_rel",
+    "irreg_no_ectopy", "frac_v", "frac_s", "frac_bad_rr", "max_gap_rel", "corr_mean", "corr_p10", "corr_frac_lo",
+    "p_amp_rel", "p_corr_mean", "f_power_rel", "f_band_frac", "qrs_width_ms", "qrs_amp_mv", "amp_cv",
+    "resid_rel", "psqi", "baseline_frac", "kurtosis", "hist_dd_occupancy",
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _filters(fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ny = 0.45 * fs
+    broad = sps.butter(2, [0.5, min(40.0, ny)], btype="bandpass", fs=fs, output="sos")
+    fband = sps.butter(2, [4.0, min(9.0, ny)], btype="bandpass", fs=fs, output="sos")
+    qrs = sps.butter(2, [5.0, min(15.0, ny)], btype="bandpass", fs=fs, output="sos")
+    return broad, fband, qrs
+
+
+def _sampen(x: np.ndarray, r: float) -> float:
+    """Sample entropy (m=1) of a short series; the AF literature's COSEn builds on it."""
+    n = x.size
+    if n < 5:
+        return 0.0
+    d1 = np.abs(x[:-1, None] - x[None, :-1])
+    pairs = np.column_stack([x[:-1], x[1:]])
+    d2 = np.maximum(np.abs(pairs[:, None, 0] - pairs[None, :, 0]), np.abs(pairs[:, None, 1] - pairs[None, :, 1]))
+    b = (d1 <= r).sum() - (n - 1)
+    a = (d2 <= r).sum() - (n - 1)
+    if a <= 0 or b <= 0:
+        return 2.5  # no matches: maximally irregular within this short record
+    return float(-np.log(a / b))
+
+
+def _pick_lead(lead_names: list[str], n_leads: int) -> int:
+    names = [n.upper() for n in lead_names[:n_leads]]
+    if "I" in names:
+        return names.index("I")
+    return bc.pick_leads(lead_names, n_leads)[0]
+
+
+def rhythm_features(
+    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str]
+) -> np.ndarray:
+    """(len(FEATURES),) float32 feature vector of one recording."""
+    x = np.asarray(sig, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    lead = x[:, _pick_lead(list(lead_names), x.shape[1])]
+    n = lead.size
+    dur = n / fs
+    r = np.sort(np.asarray(r_peaks, dtype=np.int64))
+    f = dict.fromkeys(FEATURES, 0.0)
+    f["duration_s"] = dur
+    f["n_beats"] = float(r.size)
+    labels = np.asarray(beat_labels) if len(beat_labels) == r.size else np.full(r.size, "N")
+    if r.size:
+        f["frac_v"] = float(np.mean(labels == "V"))
+        f["frac_s"] = float(np.mean(labels == "S"))
+    broad, fband, qrs_f = _filters(float(fs))
+    y = sps.sosfiltfilt(broad, lead) if n > 30 else lead - lead.mean()
+    # Spectrum-shape quality (cheap, needs no beats).
+    if n > 64:
+        fr, pw = sps.welch(y, fs=fs, nperseg=min(n, int(4 * fs)))
+        tot = pw[(fr >= 0.5) & (fr <= 40)].sum() + 1e-12
+        f["psqi"] = float(pw[(fr >= 5) & (fr <= 15)].sum() / tot)
+        f["baseline_frac"] = float(pw[fr < 1.0].sum() / (pw.sum() + 1e-12))
+        z = (y - y.mean()) / (y.std() + 1e-12)
+        f["kurtosis"] = float(np.mean(z**4))
+    gaps = np.diff(np.concatenate([[0], r, [n]])) / fs
+    f["max_gap_rel"] = float(gaps.max() / max(dur, 1e-3))
+    if r.size < 4:
+        return np.asarray([f[k] for k in FEATURES], dtype=np.float32)
+
+    rr = np.diff(r) / fs
+    med = float(np.median(rr))
+    dd = np.diff(rr)
+    f["hr_bpm"] = 60.0 / med
+    f["rr_median"] = med
+    f["rr_cv"] = float(rr.std() / rr.mean())
+    f["rmssd_rel"] = float(np.sqrt(np.mean(dd**2)) / med)
+    f["pnn50"] = float(np.mean(np.abs(dd) > 0.05))
+    f["pdd10"] = float(np.mean(np.abs(dd) > 0.1 * med))
+    f["pdd20"] = float(np.mean(np.abs(dd) > 0.2 * med))
+    f["mad_dd_rel"] = float(np.median(np.abs(dd)) / med)
+    sd1 = np.std(dd) / np.sqrt(2.0)
+    sd2 = np.sqrt(max(2.0 * rr.var() - sd1**2, 1e-12))
+    f["sd1_rel"] = float(sd1 / med)
+    f["sd1_sd2"] = float(sd1 / sd2)
+    se = _sampen(rr, 0.03)
+    f["sampen"] = se
+    f["cosen"] = float(se + np.log(0.06) - np.log(med))
+    if rr.size >= 3:
+        mid = rr[1:-1]
+        f["tpr"] = float(np.mean(((mid > rr[:-2]) & (mid > rr[2:])) | ((mid < rr[:-2]) & (mid < rr[2:]))))
+    if dd.size >= 2:
+        f["sign_change"] = float(np.mean(np.sign(dd[1:]) != np.sign(dd[:-1])))
+    f["max_rr_rel"] = float(rr.max() / med)
+    f["min_rr_rel"] = float(rr.min() / med)
+    # Irregularity among intervals between two non-ectopic beats: sinus rhythm with PVCs/PACs becomes regular.
+    ok = (labels[1:] == "N") & (labels[:-1] == "N")
+    rr_n = rr[ok]
+    if rr_n.size >= 3:
+        f["irreg_no_ectopy"] = float(np.median(np.abs(np.diff(rr_n))) / np.median(rr_n))
+    f["frac_bad_rr"] = float(np.mean((rr < 0.27) | (rr > 2.5)))
+    hist, _ = np.histogram(np.clip(dd / med, -0.6, 0.6), bins=24, range=(-0.6, 0.6))
+    f["hist_dd_occupancy"] = float((hist > 0).sum() / min(24, dd.size))
+
+    # Beat morphology on the 4-ms grid: template, correlations, P wave, QRS width.
+    w = bc.beat_windows(lead, fs, r)
+    rrf = bc.rr_features(r / fs)
+    tpl = bc._template(w, rrf)
+    if np.abs(tpl.min()) > np.abs(tpl.max()) * 1.3:  # inverted lead: make the dominant deflection positive
+        w, tpl = -w, -tpl
+    corr, sh = bc._best_shift(w, tpl)
+    f["corr_mean"] = float(corr.mean())
+    f["corr_p10"] = float(np.percentile(corr, 10))
+    f["corr_frac_lo"] = float(np.mean(corr < 0.8))
+    ws = bc._shifted(w, sh)
+    off = bc._MAX_SHIFT
+    r0 = bc._R0 - off
+    tc = tpl[off:len(tpl) - off]
+    q = slice(r0 - 25, r0 + 26)
+    qrs_amp = float(np.ptp(tc[q])) + 1e-6
+    pwin = slice(r0 - int(0.20 * bc.GRID_FS), r0 - int(0.07 * bc.GRID_FS))
+    base = float(np.median(tpl[:8]))  # 250-220 ms before R: before most P waves
+    f["p_amp_rel"] = float(np.abs(tc[pwin] - base).max() / qrs_amp)
+    f["p_corr_mean"] = float(np.mean(bc._corr_rows(ws[:, pwin], tc[pwin])))
+    f["qrs_width_ms"] = float(bc._width_ms(tpl[None, :])[0])
+    f["qrs_amp_mv"] = qrs_amp
+    amps = np.ptp(ws[:, q], axis=1)
+    f["amp_cv"] = float(amps.std() / (amps.mean() + 1e-9))
+    f["resid_rel"] = float(np.median(np.sqrt(np.mean((ws - tc) ** 2, axis=1))) / qrs_amp)
+
+    # Fibrillatory activity: 4-9 Hz power in the T-Q intervals (after the T wave, before the next P/QRS).
+    fb = sps.sosfiltfilt(fband, lead) if n > 30 else np.zeros(n)
+    mask = np.zeros(n, dtype=bool)
+    for a, b in zip(r[:-1], r[1:], strict=True):
+        s0 = a + int((0.2 + 0.25 * (b - a) / fs) * fs)
+        e0 = b - int(0.12 * fs)
+        if e0 - s0 > int(0.06 * fs):
+            mask[s0:e0] = True
+    if mask.sum() > int(0.5 * fs):
+        f["f_power_rel"] = float(np.sqrt(np.mean(fb[mask] ** 2)) / qrs_amp)
+        f["f_band_frac"] = float(np.mean(fb[mask] ** 2) / (np.mean(y[mask] ** 2) + 1e-12))
+    return np.asarray([f[k] for k in FEATURES], dtype=np.float32)
+
+
+def rhythm_probabilities(
+    signal: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str]
+) -> dict[str, float]:
+    """Probabilities of the CinC 2017 classes "N", "A", "O", "~" for one recording (they sum to 1)."""
+    feats = np.nan_to_num(rhythm_features(signal, fs, lead_names, r_peaks, beat_labels), nan=0.0,
+                          posinf=0.0, neginf=0.0)
+    p = bc.onnx_proba(RHYTHM_MODEL, feats[None, :])[0]
+    p = np.clip(p, 0.0, None)
+    p = p / max(float(p.sum()), 1e-12)
+    return {c: float(v) for c, v in zip(RHYTHM_CLASSES, p, strict=True)}
