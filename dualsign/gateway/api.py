@@ -1,7 +1,8 @@
 """DICOMweb STOW-RS (PS3.18 10.5): POST /dicomweb/studies, multipart/related of application/dicom parts.
 
 Same rules as C-STORE (service.ingest); the sending site is the technologist's own. The router's
-lifespan runs the gateway loop with the app when the gateway is configured (peers or destinations)."""
+lifespan runs the gateway loop with the app when the gateway is configured (peers or destinations),
+and the DICOM listener too when DUALSIGN_DICOM_WITH_API=1 (one process for both)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pydicom import Dataset
 from dualsign.accounts.models import Role
 from dualsign.gateway import service
 from dualsign.gateway.loop import GatewayLoop
+from dualsign.gateway.scp import DicomServer
 from dualsign.gateway.settings import GatewaySettings
 from dualsign.http import Principal, RuntimeDep, require_roles
 
@@ -27,11 +29,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.gateway_settings = settings
     loop = GatewayLoop(app.state.runtime, settings)
     app.state.gateway_loop = loop
+    server = DicomServer(app.state.runtime, settings, on_stored=loop.wake) if settings.with_api else None
+    if server is not None:
+        server.start()
     if settings.peers or settings.destinations:
         loop.start()
     try:
         yield
     finally:
+        if server is not None:
+            server.stop()
         loop.stop()
 
 

@@ -45,6 +45,7 @@ class GatewaySettings:
     backoff_seconds: float = 5.0  # first retry delay; doubles each attempt
     send_preliminary: bool = False  # also send UNVERIFIED SRs of AI preliminary reports
     max_pdu: int = 0  # 0: unlimited
+    with_api: bool = False  # `dualsign serve` also listens for DICOM (else: `dualsign dicom-scp`)
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -68,6 +69,7 @@ class GatewaySettings:
             backoff_seconds=float(_env("BACKOFF_SECONDS", str(data.get("backoff_seconds", 5)))),
             send_preliminary=_env("SEND_PRELIMINARY", str(data.get("send_preliminary", ""))).lower()
             in {"1", "true", "yes"},
+            with_api=_env("WITH_API", str(data.get("with_api", ""))).lower() in {"1", "true", "yes"},
         )
 
 
