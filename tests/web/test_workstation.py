@@ -227,6 +227,7 @@ def test_review_sign_report_claim_audit(browser: Any, stack: dict[str, Any]) -> 
     s.close()
 
     api_reports = httpx.get(f"{base}/api/exams/{exam_id}/reports", headers=doctor).json()["items"]
+    exam_accession = api_reports[-1]["content"]["exam"]["accession"]
     assert [r["status"] for r in api_reports] == ["preliminary", "final"] and all(r["verified"] for r in api_reports)
 
     billing = Steps(browser, base, "3-billing")
@@ -242,12 +243,17 @@ def test_review_sign_report_claim_audit(browser: Any, stack: dict[str, Any]) -> 
     auditor = Steps(browser, base, "4-audit")
     auditor.login("auditor.a")
     auditor.page.wait_for_selector("#audit-table")
+    final_id = next(r["id"] for r in api_reports if r["status"] == "final")
     auditor.page.select_option("#audit-action", "sign")
-    auditor.page.fill("#audit-object-id", str(exam_id))
+    auditor.page.select_option("#audit-outcome", "success")
+    auditor.page.fill("#audit-object-type", "report")
+    auditor.page.fill("#audit-object-id", str(final_id))
     auditor.page.click("#audit-search")
-    auditor.page.wait_for_selector("#audit-table tr[data-action='sign']")
+    auditor.page.wait_for_selector(f"#audit-results[data-query*='object_id={final_id}'] #audit-table")
     rows = auditor.page.locator("#audit-table tbody tr")
-    assert rows.count() >= 1 and "physician.a" in rows.first.inner_text()
+    assert rows.count() == 1
+    text = rows.first.inner_text()
+    assert "physician.a" in text and f"report {final_id}" in text and exam_accession in text
     auditor.shot("sign-event")
     auditor.close()
 

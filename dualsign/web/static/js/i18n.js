@@ -39,7 +39,7 @@ const DICT = {
     final_report: "诊断报告", report_ai_disclaimer: "AI 初步报告：经执业医师审核签名后方有效。",
     report_final_note: "本报告由人工智能生成初稿，经执业医师审核并签名（人机双签）。",
     ai_signature: "AI 签名", physician_signature: "医师签名", based_on: "依据 AI 初报第 {n} 版",
-    back: "返回", error: "出错了", loading: "加载中…", role: "角色", open: "打开", do_search: "检索",
+    back: "返回", error: "出错了", loading: "加载中…", role: "角色", open: "打开", do_search: "检索", detail: "详情",
     physician: "医师", technologist: "技师", qc_officer: "质控员", billing: "医保结算员", auditor: "审计员", admin: "管理员",
   },
   en: {
@@ -83,7 +83,7 @@ const DICT = {
     report_ai_disclaimer: "AI preliminary report: not valid until reviewed and signed by a licensed physician.",
     report_final_note: "Drafted by AI, reviewed and signed by a licensed physician (human-machine dual signature).",
     ai_signature: "AI signature", physician_signature: "Physician signature", based_on: "Based on AI preliminary version {n}",
-    back: "Back", error: "Error", loading: "Loading…", role: "Role", open: "Open", do_search: "Search",
+    back: "Back", error: "Error", loading: "Loading…", role: "Role", open: "Open", do_search: "Search", detail: "Detail",
     physician: "Physician", technologist: "Technologist", qc_officer: "QC officer", billing: "Billing", auditor: "Auditor", admin: "Administrator",
   },
 };
