@@ -41,7 +41,7 @@ def main() -> int:
         sig, fs, names, ref, labels = common.load_mitdb(mitdb.parent, rec) if mitdb.name == "mitdb" else \
             common.load_mitdb(mitdb, rec)
         det = detect_qrs(sig, fs)
-        lab, _ = bc.classify_beats(sig, fs, names, det)
+        lab, _ = bc.classify_beats(sig, fs, names, det, common.p_wave_present(sig, fs, names, det))
         m = common.match_peaks(ref, det, int(0.15 * fs))
         missed += int((m < 0).sum())
         t = [labels[i] for i in np.flatnonzero(m >= 0)]

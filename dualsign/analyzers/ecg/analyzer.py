@@ -6,7 +6,6 @@ stand-ins run, and the findings JSON says which one produced the result (`models
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,27 +14,31 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.base import AnalysisResult, AnalyzerError, Finding, ModelCard, QualityVerdict, Urgency
+from dualsign.analyzers.ecg import model_card as mc
 from dualsign.analyzers.ecg import qc, rules
 from dualsign.analyzers.ecg.delineate import delineate, prepare
 from dualsign.analyzers.ecg.detect import detect_qrs
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
 from dualsign.analyzers.ecg.rhythm import Episode, af_windows, episodes
-from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, urgency
+from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, rhythm_model_statement, urgency
 
 VERSION = "0.1.0"
 DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
 SCHEMA_VERSION = "1"
 
-BeatFn = Callable[[np.ndarray, float, list[str], np.ndarray], tuple[list[str], np.ndarray]]
+BeatFn = Callable[[np.ndarray, float, list[str], np.ndarray, np.ndarray], tuple[list[str], np.ndarray]]
 RhythmFn = Callable[[np.ndarray, float, list[str], np.ndarray, list[str]], dict[str, float]]
 
 
-def _load_learned() -> tuple[BeatFn | None, RhythmFn | None, str]:
-    """The learned models when present; any import problem leaves the rule-based path in charge."""
+def _load_learned() -> tuple[BeatFn | None, RhythmFn | None, dict[str, Any] | None, str]:
+    """The learned models when their weights match card.json; otherwise the rule-based path is in charge."""
+    card = mc.load_card()
+    hashes = mc.file_hashes()
+    if not mc.verified(card, hashes):
+        return None, None, None, mc.combined_sha256({})
     beat_fn: BeatFn | None = None
     rhythm_fn: RhythmFn | None = None
-    digest = hashlib.sha256()
     try:
         from dualsign.analyzers.ecg.beat_classes import classify_beats
 
@@ -48,14 +51,10 @@ def _load_learned() -> tuple[BeatFn | None, RhythmFn | None, str]:
         rhythm_fn = rhythm_probabilities
     except Exception:
         rhythm_fn = None
-    weights = Path(__file__).with_name("weights")
-    files = sorted(weights.glob("*.onnx")) if weights.is_dir() else []
-    for f in files:
-        digest.update(f.read_bytes())
-    return beat_fn, rhythm_fn, digest.hexdigest() if files else "none (rule-based only)"
+    return beat_fn, rhythm_fn, card, mc.combined_sha256(hashes)
 
 
-def _card(weights_sha: str, learned: bool) -> ModelCard:
+def _card(weights_sha: str, card: dict[str, Any] | None) -> ModelCard:
     return ModelCard(
         name="dualsign-ecg",
         version=VERSION,
@@ -65,21 +64,21 @@ def _card(weights_sha: str, learned: bool) -> ModelCard:
             "review and signature by a licensed physician; not for unsupervised diagnosis."
         ),
         training_data=(
-            "Signal processing (QRS detection, delineation, measurements, statements) is rule-based; "
-            "thresholds were tuned on MIT-BIH records 104/106/108/116/119/223 and 55 QT Database "
-            "records. Learned beat / rhythm models, when present, are described by their own "
-            "weights' card."
-            if learned
-            else "Rule-based only (no learned weights installed)."
+            mc.training_data(card)
+            if card is not None
+            else "Rule-based only (learned weights missing or not matching card.json); weights_sha256 is the "
+            "sha256 of the empty weight set."
         ),
-        accuracy={
-            "see": "BENCHMARKS.md and benchmarks/ecg_*_eval.py (developer data; hidden hold-out decides)"
-        },
+        accuracy=(
+            mc.accuracy(card)
+            if card is not None
+            else {"see": "BENCHMARKS.md and benchmarks/ecg_*_eval.py (rule-based path)"}
+        ),
         weights_sha256=weights_sha,
         limitations=(
             "Adults only; sex-specific criteria use the sex-neutral / safer threshold; no 2nd/3rd-degree "
             "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is in the vocabulary but not "
-            "detected yet."
+            "detected yet; paced (Q) and fusion (F) beats are not recognised by the beat model."
         ),
     )
 
@@ -92,8 +91,8 @@ class ECGAnalyzer:
     modality = "ecg"
 
     def __init__(self) -> None:
-        self._beat_fn, self._rhythm_fn, sha = _load_learned()
-        self.card = _card(sha, self._beat_fn is not None or self._rhythm_fn is not None)
+        self._beat_fn, self._rhythm_fn, card, sha = _load_learned()
+        self.card = _card(sha, card)
 
     # ---------------------------------------------------------------------------------------- protocol
     def can_read(self, path: Path) -> bool:
@@ -124,11 +123,11 @@ class ECGAnalyzer:
 
     # ---------------------------------------------------------------------------------------- pipeline
     def _classify(
-        self, x: np.ndarray, fs: float, names: list[str], r: np.ndarray, qrs_ms: np.ndarray
+        self, x: np.ndarray, fs: float, names: list[str], r: np.ndarray, qrs_ms: np.ndarray, p_present: np.ndarray
     ) -> tuple[list[str], str]:
         if self._beat_fn is not None and r.size:
             try:
-                labels, _ = self._beat_fn(x, fs, names, r)
+                labels, _ = self._beat_fn(x, fs, names, r, p_present)
                 if len(labels) == r.size:
                     return [str(s) for s in labels], "learned"
             except Exception:
@@ -145,7 +144,7 @@ class ECGAnalyzer:
         lead_ok = quality.lead_ok
         b = delineate(xf, fs, r, lead_ok)
         qrs_ms = np.where(b.qrs_on >= 0, (b.qrs_off - b.qrs_on) * 1000.0 / fs, 0.0)
-        labels, beat_src = self._classify(x, fs, names, r, qrs_ms)
+        labels, beat_src = self._classify(x, fs, names, r, qrs_ms, b.p_present)
         rhythm_src = "rules"
         if quality.usable and r.size >= 3:
             lab_arr = np.array(labels)
@@ -180,6 +179,9 @@ class ECGAnalyzer:
             meas["rr_irregularity"] = round(rules.rr_irregularity(rr_all), 3)
             meas["p_wave_fraction"] = round(float(np.mean(b.p_present)), 2)
             stmts = interpret(meas, eps, labels, names, mb, fs, rec.duration_s)
+            extra = rhythm_model_statement(window_probs, stmts) if rhythm_src == "learned" else None
+            if extra is not None:  # "Normal ECG" no longer holds
+                stmts = [s for s in stmts if s.key != "normal"] + [extra]
         else:
             window_probs = []
             eps = [Episode("NOISE", 0.0, rec.duration_s, int(r.size))]

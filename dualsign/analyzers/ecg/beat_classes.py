@@ -147,11 +147,23 @@ def _width_ms(w: np.ndarray) -> np.ndarray:
     return (last - first + 1) * (1000.0 / GRID_FS)
 
 
-def _template(w: np.ndarray, rr: np.ndarray) -> np.ndarray:
-    """Dominant beat: median of beats that are not premature (their timing says 'conducted normally')."""
+def dominant_candidates(rr: np.ndarray, p_present: np.ndarray | None = None) -> np.ndarray:
+    """Beats the dominant (conducted) template is built from: not premature and, when P-wave findings are
+    given, preceded by a P wave. Timing alone fails in a strip dominated by a ventricular rhythm (VT at a
+    steady rate is 'not premature'), where the template would be the ectopic beat itself."""
     ok = (rr[:, 3] >= 0.92) & (rr[:, 4] <= 1.5)
     if ok.sum() < 3:
-        ok = np.ones(w.shape[0], dtype=bool)
+        ok = np.ones(rr.shape[0], dtype=bool)
+    if p_present is not None and p_present.size == ok.size:
+        with_p = ok & p_present.astype(bool)
+        # Enough P-preceded beats to be a rhythm of their own; otherwise (AF, junctional) timing decides.
+        if with_p.sum() >= max(3, 0.1 * ok.size):
+            ok = with_p
+    return ok
+
+
+def _template(w: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Dominant beat: median of the candidate beats (see dominant_candidates), refined once."""
     tpl = np.median(w[ok], axis=0)
     # Second pass: align the beats on the first template (reference or detected fiducials jitter) and keep
     # those that resemble it (drops V beats at a normal rate), so the template is sharp, not smeared.
@@ -217,9 +229,9 @@ def _lead_morph(w: np.ndarray, tpl: np.ndarray) -> np.ndarray:
 
 
 def beat_features(
-    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray
+    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, p_present: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(morphology-model features, RR-model features) for every beat."""
+    """(morphology-model features, RR-model features) for every beat (p_present: see dominant_candidates)."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
@@ -228,18 +240,20 @@ def beat_features(
     if r.size == 0:
         return np.zeros((0, len(RR_FEATURES) + len(MORPH_FEATURES)), np.float32), rr
     prim, sec = pick_leads(list(lead_names), x.shape[1])
+    cand = dominant_candidates(rr, p_present)
     feats = []
     for li in dict.fromkeys((prim, sec)):
         w = beat_windows(x[:, li], fs, r)
-        feats.append(_lead_morph(w, _template(w, rr)))
+        feats.append(_lead_morph(w, _template(w, cand)))
     p = feats[0]
     allf = np.stack(feats, axis=0)
     worst = np.stack([allf[:, :, 0].min(0), allf[:, :, 1].min(0), allf[:, :, 8].max(0),
                       np.abs(allf[:, :, 6]).max(0)], axis=1)
-    # Dissimilarity relative to the record's typical beat-to-template dissimilarity: a noisy record (or lead)
-    # has every beat far from its template, so only the ratio tells an ectopic beat from noise.
+    # Dissimilarity relative to the typical dissimilarity of the dominant (candidate) beats: a noisy record (or
+    # lead) has every beat far from its template, so only the ratio tells an ectopic beat from noise. Not the
+    # median of all beats: in a strip that is mostly VT that median is itself an ectopic beat.
     dis = np.stack([1.0 - p[:, 0], 1.0 - p[:, 1], 1.0 - worst[:, 1], p[:, 8], worst[:, 2]], axis=1)
-    rel = np.log((dis + 0.01) / (np.median(dis, axis=0) + 0.01))
+    rel = np.log((dis + 0.01) / (np.median(dis[cand], axis=0) + 0.01))
     morph = np.concatenate([rr, p, worst, rel], axis=1).astype(np.float32)
     return np.nan_to_num(morph, nan=0.0, posinf=0.0, neginf=0.0), rr
 
@@ -277,17 +291,23 @@ def combine(p_morph: np.ndarray, p_s: np.ndarray, p_q: np.ndarray | None = None)
 
 
 def classify_beats(
-    signal: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray
+    signal: np.ndarray,
+    fs: float,
+    lead_names: list[str],
+    r_peaks: np.ndarray,
+    p_present: np.ndarray | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """AAMI label per R peak and an (n_beats, 5) probability array in the order N, S, V, F, Q.
 
     signal: float mV, (n_samples, n_leads) or (n_samples,); any rate and lead set. r_peaks: sample indices.
+    p_present: optional P wave found before each beat (delineation); it anchors the dominant template.
     """
     r = np.asarray(r_peaks, dtype=np.int64)
     if r.size == 0:
         return [], np.zeros((0, 5))
     order = np.argsort(r, kind="stable")
-    morph, rr = beat_features(signal, fs, lead_names, r[order])
+    hint = None if p_present is None else np.asarray(p_present, dtype=bool)[order]
+    morph, rr = beat_features(signal, fs, lead_names, r[order], hint)
     p_m = onnx_proba(MORPH_MODEL, morph)
     p_s = onnx_proba(RR_MODEL, rr)[:, 1]
     probs_sorted = combine(p_m, p_s)

@@ -133,7 +133,7 @@ def rhythm_features(
     # Beat morphology on the 4-ms grid: template, correlations, P wave, QRS width.
     w = bc.beat_windows(lead, fs, r)
     rrf = bc.rr_features(r / fs)
-    tpl = bc._template(w, rrf)
+    tpl = bc._template(w, bc.dominant_candidates(rrf))
     if np.abs(tpl.min()) > np.abs(tpl.max()) * 1.3:  # inverted lead: make the dominant deflection positive
         w, tpl = -w, -tpl
     corr, sh = bc._best_shift(w, tpl)

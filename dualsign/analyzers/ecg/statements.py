@@ -369,6 +369,32 @@ def interpret(
     return out
 
 
+def rhythm_model_statement(window_probs: list[dict[str, float]], stmts: list[Statement]) -> Statement | None:
+    """An abnormal-rhythm statement when the rhythm model rates "other rhythm" above normal sinus rhythm in
+    any window and no statement already says the tracing is abnormal (the rules may have seen nothing)."""
+    if any(s.abnormal for s in stmts):
+        return None
+    hits = [
+        (i, p)
+        for i, p in enumerate(window_probs)
+        if p.get("O", 0.0) > p.get("N", 0.0) and p.get("O", 0.0) >= p.get("A", 0.0)
+    ]
+    if not hits:
+        return None
+    i, p = max(hits, key=lambda h: h[1].get("O", 0.0))
+    return Statement(
+        "abnormal_rhythm",
+        "Abnormal rhythm, not further classified",
+        {
+            "p_other_rhythm": round(p.get("O", 0.0), 3),
+            "p_normal_sinus": round(p.get("N", 0.0), 3),
+            "windows": len(hits),
+            "rule": "rhythm model: P(other rhythm) > P(normal sinus rhythm)",
+        },
+        location={"window": i} if len(window_probs) > 1 else {},
+    )
+
+
 def urgency(statements: list[Statement], usable: bool) -> Urgency:
     if any(s.critical for s in statements):
         return Urgency.CRITICAL

@@ -63,6 +63,17 @@ def detect(sig: np.ndarray, fs: float, key: str) -> np.ndarray:
     return peaks
 
 
+def p_wave_present(sig: np.ndarray, fs: float, names: list[str], peaks: np.ndarray) -> np.ndarray:
+    """P wave found before each beat, exactly as the analyzer delineates it (anchors the dominant template)."""
+    from dualsign.analyzers.ecg import qc
+    from dualsign.analyzers.ecg.delineate import delineate, prepare
+
+    x = sig - np.median(sig, axis=0)
+    xf = prepare(x, fs)
+    quality, _ = qc.assess(x, xf, fs, names, peaks)
+    return np.asarray(delineate(xf, fs, peaks, quality.lead_ok).p_present, dtype=bool)
+
+
 # --------------------------------------------------------------------------------------------- MIT-BIH
 def read_annotation_text(path: Path) -> tuple[np.ndarray, list[str]]:
     """(sample indices, beat symbols) of the beat annotations in a `rdann` text listing."""

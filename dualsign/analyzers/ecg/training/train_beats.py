@@ -68,9 +68,9 @@ def fit(params: dict[str, Any], x: np.ndarray, y: np.ndarray, groups: np.ndarray
 def signal_record(data: Path, rec: str) -> dict[str, Any]:
     """Features of one signal record on reference positions and on detected peaks (matched to reference)."""
     sig, fs, names, ref, labels = common.load_mitdb(data, rec)
-    morph, rr = bc.beat_features(sig, fs, names, ref)
+    morph, rr = bc.beat_features(sig, fs, names, ref, common.p_wave_present(sig, fs, names, ref))
     det = common.detect(sig, fs, f"mitdb_{rec}")
-    dm, drr = bc.beat_features(sig, fs, names, det)
+    dm, drr = bc.beat_features(sig, fs, names, det, common.p_wave_present(sig, fs, names, det))
     match = common.match_peaks(ref, det, int(0.15 * fs))
     ok = match >= 0
     return {

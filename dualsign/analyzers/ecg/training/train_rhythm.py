@@ -32,7 +32,7 @@ BALANCE_POWER = 0.5
 def record_features(data: Path, rec: str) -> np.ndarray:
     sig, fs = common.load_cinc(data, rec)
     peaks = common.detect(sig, fs, f"cinc_{rec}")
-    labels, _ = bc.classify_beats(sig, fs, ["I"], peaks)
+    labels, _ = bc.classify_beats(sig, fs, ["I"], peaks, common.p_wave_present(sig, fs, ["I"], peaks))
     return rm.rhythm_features(sig, fs, ["I"], peaks, labels)
 
 
