@@ -52,7 +52,7 @@ def test_upload_review_sign_amend_retract(client: TestClient, runtime) -> None: 
     assert verify_signature(ai_sig["algorithm"], ai_sig["public_key"], signed_payload.encode(), ai_sig["signature"])
     assert payload["content_sha256"] == sha256_hex(
         canonical_json(prelim["content"]))
-    assert payload["analyzer"] and payload["model_version"] and payload["weights_sha256"]
+    assert payload["analyzer"] and payload["model_version"] and len(payload["weights_sha256"]) == 64
 
     r = client.get(f"/api/exams/{exam_id}/findings", headers=doc)
     assert r.status_code == 200, r.text
