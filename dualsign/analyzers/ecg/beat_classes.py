@@ -125,9 +125,15 @@ def _bandpass(fs: float) -> np.ndarray:
     return signal.butter(2, [0.5, min(40.0, 0.45 * fs)], btype="bandpass", fs=fs, output="sos")
 
 
-def beat_windows(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
-    """(n_beats, len(_T)) band-passed beat windows of one lead, linearly interpolated onto the 4-ms grid."""
-    y = signal.sosfiltfilt(_bandpass(float(fs)), x) if x.size > 30 else x - np.median(x)
+def bandpass(x: np.ndarray, fs: float) -> np.ndarray:
+    """0.5-40 Hz zero-phase band-pass of one lead (what beat windows are cut from)."""
+    return signal.sosfiltfilt(_bandpass(float(fs)), x) if x.size > 30 else x - np.median(x)
+
+
+def beat_windows(x: np.ndarray, fs: float, r_peaks: np.ndarray, filtered: bool = False) -> np.ndarray:
+    """(n_beats, len(_T)) band-passed beat windows of one lead, linearly interpolated onto the 4-ms grid.
+    filtered: x is already bandpass(x, fs)."""
+    y = x if filtered else bandpass(x, fs)
     pos = r_peaks[:, None].astype(np.float64) + _T[None, :] * fs
     pos = np.clip(pos, 0.0, y.size - 1.0)
     i0 = np.floor(pos).astype(np.int64)
@@ -179,7 +185,11 @@ def _best_shift(w: np.ndarray, tpl: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """Max QRS correlation (+-100 ms window) over lags of +-40 ms, and the lag (grid samples) per beat."""
     q = slice(_R0 - 25, _R0 + 26)
     shifts = np.arange(-_MAX_SHIFT, _MAX_SHIFT + 1)
-    cs = np.stack([_corr_rows(w[:, q.start + s:q.stop + s], tpl[q]) for s in shifts], axis=1)
+    # All lags at once: (n_beats, n_lags, window) views, correlated with the template's QRS.
+    seg = np.lib.stride_tricks.sliding_window_view(
+        w[:, q.start - _MAX_SHIFT:q.stop + _MAX_SHIFT], q.stop - q.start, axis=1
+    )
+    cs = _corr_rows(seg, tpl[q])
     best = np.argmax(cs, axis=1)
     return cs[np.arange(w.shape[0]), best], shifts[best]
 

@@ -56,6 +56,18 @@ def _sampen(x: np.ndarray, r: float) -> float:
     return float(-np.log(a / b))
 
 
+def _tq_mask(r: np.ndarray, fs: float, n: int) -> np.ndarray:
+    """Samples between the end of each T wave (rate-dependent) and 120 ms before the next QRS."""
+    a, b = r[:-1], r[1:]
+    s0 = a + ((0.2 + 0.25 * (b - a) / fs) * fs).astype(np.int64)
+    e0 = b - int(0.12 * fs)
+    keep = (e0 - s0) > int(0.06 * fs)
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(edges, s0[keep], 1)  # intervals never overlap: a running sum marks them
+    np.add.at(edges, e0[keep], -1)
+    return np.cumsum(edges[:n]) > 0
+
+
 def _pick_lead(lead_names: list[str], n_leads: int) -> int:
     names = [n.upper() for n in lead_names[:n_leads]]
     if "I" in names:
@@ -82,7 +94,7 @@ def rhythm_features(
         f["frac_v"] = float(np.mean(labels == "V"))
         f["frac_s"] = float(np.mean(labels == "S"))
     broad, fband, qrs_f = _filters(float(fs))
-    y = sps.sosfiltfilt(broad, lead) if n > 30 else lead - lead.mean()
+    y = bc.bandpass(lead, fs)
     # Spectrum-shape quality (cheap, needs no beats).
     if n > 64:
         fr, pw = sps.welch(y, fs=fs, nperseg=min(n, int(4 * fs)))
@@ -131,7 +143,7 @@ def rhythm_features(
     f["hist_dd_occupancy"] = float((hist > 0).sum() / min(24, dd.size))
 
     # Beat morphology on the 4-ms grid: template, correlations, P wave, QRS width.
-    w = bc.beat_windows(lead, fs, r)
+    w = bc.beat_windows(y, fs, r, filtered=True)  # y: the same 0.5-40 Hz band-pass
     rrf = bc.rr_features(r / fs)
     tpl = bc._template(w, bc.dominant_candidates(rrf))
     if np.abs(tpl.min()) > np.abs(tpl.max()) * 1.3:  # inverted lead: make the dominant deflection positive
@@ -158,12 +170,7 @@ def rhythm_features(
 
     # Fibrillatory activity: 4-9 Hz power in the T-Q intervals (after the T wave, before the next P/QRS).
     fb = sps.sosfiltfilt(fband, lead) if n > 30 else np.zeros(n)
-    mask = np.zeros(n, dtype=bool)
-    for a, b in zip(r[:-1], r[1:], strict=True):
-        s0 = a + int((0.2 + 0.25 * (b - a) / fs) * fs)
-        e0 = b - int(0.12 * fs)
-        if e0 - s0 > int(0.06 * fs):
-            mask[s0:e0] = True
+    mask = _tq_mask(r, fs, n)
     if mask.sum() > int(0.5 * fs):
         f["f_power_rel"] = float(np.sqrt(np.mean(fb[mask] ** 2)) / qrs_amp)
         f["f_band_frac"] = float(np.mean(fb[mask] ** 2) / (np.mean(y[mask] ** 2) + 1e-12))
