@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile, status
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from dualsign.accounts.models import Role, Site
 from dualsign.audit import service as audit
@@ -41,6 +41,13 @@ def exam_view(session: Session, exam: Exam, *, with_patient: bool = True) -> dic
     if with_patient:
         view["patient"] = patients.view(session, exam.patient_id)
     return view
+
+
+def exam_views(session: Session, rows: list[Exam], *, with_patient: bool = True) -> list[dict[str, Any]]:
+    """Views of many exams with a constant number of queries (worklists run to thousands of rows)."""
+    if with_patient:
+        patients.preload(session, [e.patient_id for e in rows])
+    return [exam_view(session, e, with_patient=with_patient) for e in rows]
 
 
 def load_exam(rt: Runtime, session: Session, principal: Principal, exam_id: int, *,
@@ -109,8 +116,9 @@ def list_exams(
             query = query.where(Exam.status.in_(status_))
         if modality:
             query = query.where(Exam.modality == modality)
-        rows = session.scalars(query.order_by(Exam.received_at.desc(), Exam.id.desc()).limit(limit)).all()
-        items = [exam_view(session, e, with_patient=False) for e in rows]
+        rows = session.scalars(query.options(selectinload(Exam.files))
+                               .order_by(Exam.received_at.desc(), Exam.id.desc()).limit(limit)).all()
+        items = exam_views(session, list(rows), with_patient=False)
         audit.record(session, principal.actor, "read", "exam-list", None,
                      detail={"count": len(items), "status": status_})
     return {"count": len(items), "items": items}

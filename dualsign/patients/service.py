@@ -35,6 +35,12 @@ def find_or_create(session: Session, actor: audit.Actor, *, site_id: int, mrn: s
     return patient
 
 
+def preload(session: Session, patient_ids: list[int]) -> None:
+    """Load many patients in one query (later session.get calls are then answered from the session)."""
+    if patient_ids:
+        session.scalars(select(Patient).where(Patient.id.in_(set(patient_ids)))).all()
+
+
 def view(session: Session, patient_id: int) -> dict[str, Any]:
     p = session.get(Patient, patient_id)
     if p is None:

@@ -156,8 +156,8 @@ def sign_final(session: Session, exam: Exam, user: User, password: str, actor: a
     billing.charge_for_final_report(session, exam=exam, report=report,
                                     insurance_number=patient.insurance_number if patient else None,
                                     actor_id=user.id, catalogue=catalogue)
-    audit.record(session, actor, "sign", "report", report.id,
-                 detail={"exam": exam.accession, "version": report.version})
+    audit.record(session, actor, "sign", "exam", exam.id,
+                 detail={"exam": exam.accession, "report_id": report.id, "version": report.version})
     return report
 
 
@@ -201,8 +201,9 @@ def amend(session: Session, exam: Exam, user: User, password: str, actor: audit.
                          review.decisions_summary(session, exam.id), exam)
     previous.status = ReportStatus.SUPERSEDED
     exams.transition(session, exam, ExamStatus.AMENDED, actor_id=user.id, reason=reason.strip())
-    audit.record(session, actor, "amend", "report", report.id,
-                 detail={"exam": exam.accession, "version": report.version, "reason": reason.strip()})
+    audit.record(session, actor, "amend", "exam", exam.id,
+                 detail={"exam": exam.accession, "report_id": report.id, "version": report.version,
+                         "reason": reason.strip()})
     return report
 
 
@@ -222,6 +223,7 @@ def retract(session: Session, exam: Exam, user: User, password: str, actor: audi
     previous.status = ReportStatus.SUPERSEDED
     exams.transition(session, exam, ExamStatus.RETRACTED, actor_id=user.id, reason=reason.strip())
     billing.reverse_charge(session, exam=exam, report=report, reason=reason.strip(), actor_id=user.id)
-    audit.record(session, actor, "retract", "report", report.id,
-                 detail={"exam": exam.accession, "version": report.version, "reason": reason.strip()})
+    audit.record(session, actor, "retract", "exam", exam.id,
+                 detail={"exam": exam.accession, "report_id": report.id, "version": report.version,
+                         "reason": reason.strip()})
     return report

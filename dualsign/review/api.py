@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import selectinload
 
 from dualsign.accounts.models import Role
 from dualsign.audit import service as audit
-from dualsign.exams.api import exam_view, load_exam
+from dualsign.exams.api import exam_views, load_exam
 from dualsign.exams.lifecycle import ExamStatus
 from dualsign.exams.models import Exam
 from dualsign.http import Principal, RuntimeDep, require_roles
@@ -45,9 +46,9 @@ def worklist(
         query = review.worklist_query(principal.user, statuses)
         if modality:
             query = query.where(Exam.modality == modality)
-        rows = session.scalars(query.limit(limit)).all()
+        rows = session.scalars(query.options(selectinload(Exam.files)).limit(limit)).all()
         counts: dict[str, int] = {}
-        items = [exam_view(session, e) for e in rows]
+        items = exam_views(session, list(rows))
         for item in items:
             counts[item["urgency"] or "unknown"] = counts.get(item["urgency"] or "unknown", 0) + 1
         audit.record(session, principal.actor, "read", "worklist", None, detail={"count": len(items)})
