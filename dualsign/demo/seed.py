@@ -90,6 +90,6 @@ def seed_exams(rt: Runtime) -> int:
                 exam, new = exams.receive(session, rt.store, files=files, modality=entry["modality"], site=site,
                                           patient=patient, actor=actor)
             if new:
-                worker.queue_received(session, exam)
+                worker.queue_received(session, rt.store, exam)
                 created += 1
     return created

@@ -87,7 +87,7 @@ def upload_exam(
             exam, created = exams.receive(session, rt.store, files=incoming, modality=modality, site=site,
                                           patient=patient, actor=principal.actor, priority=priority)
             if created:
-                worker.queue_received(session, exam)
+                worker.queue_received(session, rt.store, exam)
             view = exam_view(session, exam)
             view["duplicate"] = not created
     except (exams.IntakeError, patients.PatientError) as exc:

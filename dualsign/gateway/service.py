@@ -22,12 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dualsign.accounts.models import Site
-from dualsign.analyzers.registry import NoAnalyzer, analyzer_for_modality
 from dualsign.audit import service as audit
 from dualsign.db import Database, utcnow
 from dualsign.exams import service as exams
-from dualsign.exams.lifecycle import ExamStatus
-from dualsign.exams.models import Exam
 from dualsign.exams.store import FileStore
 from dualsign.gateway import sop
 from dualsign.gateway.models import DicomInstance, DicomStudy
@@ -204,7 +201,7 @@ def assemble(db: Database, store: FileStore, study_id: int, quiet_seconds: float
                 exam, created = exams.receive(session, store, files=incoming, modality=study.modality, site=site,
                                               patient=patient, actor=actor)
             if created:
-                _queue(session, exam)
+                worker.queue_received(session, store, exam)
             study.status, study.exam_id = "exam", exam.id
             audit.record(session, actor, "upload", "exam", exam.id,
                          detail={"calling_ae": study.calling_ae, "study_instance_uid": study.study_instance_uid,
@@ -221,18 +218,6 @@ def assemble(db: Database, store: FileStore, study_id: int, quiet_seconds: float
                                                     "study_instance_uid": study.study_instance_uid})
         log.warning("study %s could not become an exam: %s", study_id, exc)
         return None
-
-
-def _queue(session: Session, exam: Exam) -> None:
-    """Queue a new DICOM exam. worker.queue_received judges readability from file names alone, which
-    cannot tell a DICOM ECG from any other .dcm; the SOP class has already said what this is, and the
-    analyzer still checks the content (unreadable -> qc_failed with its reason)."""
-    try:
-        analyzer_for_modality(exam.modality)
-    except NoAnalyzer:
-        worker.queue_received(session, exam)  # records 'waiting for an analyzer'
-        return
-    exams.transition(session, exam, ExamStatus.QUEUED, reason="received over DICOM")
 
 
 def site_for_ae(db: Database, peers: dict[str, str], calling_ae: str) -> Site | None:

@@ -36,16 +36,20 @@ def readable_inputs(analyzer: Analyzer, paths: list[Path]) -> list[Path]:
     return [p for p in paths if analyzer.can_read(p)]
 
 
-def queue_received(session: Session, exam: Exam) -> None:
-    """Intake check after upload: queue the exam, or fail QC at once when no file is a readable input."""
+def queue_received(session: Session, store: FileStore, exam: Exam) -> None:
+    """Intake check after upload: queue the exam, or fail QC at once when no file is a readable input.
+
+    The analyzer judges the stored files themselves (laid out under their names), not the names alone:
+    a .dcm may be an ECG waveform or anything else."""
     try:
         analyzer = analyzer_for_modality(exam.modality)
     except NoAnalyzer as exc:
         exam.last_error = str(exc)
         exams.transition(session, exam, ExamStatus.QUEUED, reason="waiting for an analyzer")
         return
-    names = [Path(f.filename) for f in exam.files]
-    if not readable_inputs(analyzer, names):
+    with tempfile.TemporaryDirectory(prefix=f"intake-{exam.id}-") as tmp:
+        readable = any(analyzer.can_read(p) for p in exams.materialise(store, exam, Path(tmp)))
+    if not readable:
         reason = (f"none of the uploaded files ({', '.join(f.filename for f in exam.files)}) is a "
                   f"{exam.modality} input the {analyzer.card.name} analyzer can read")
         exam.qc_reasons = [reason]
