@@ -81,6 +81,22 @@ class AnalysisResult:
     urgency: Urgency
     report: dict[str, Any]  # structured preliminary report content (measurements, impression ...)
     raw: dict[str, Any]  # the analyzer's own documented findings JSON (what `dualsign analyze` prints)
+    # Images the analyzer made for the report and the worklist (e.g. a key image per nodule):
+    # file name -> PNG bytes. The core stores them content-addressed beside the exam.
+    attachments: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExamContext:
+    """What the request says about the exam beyond its files, never patient identity.
+
+    laterality:  "R" or "L" when the file itself does not say (fundus).
+    prior_raw:   the same analyzer's findings JSON for this patient's previous exam of the same
+                 modality, when one exists (follow-up: nodule growth, volume-doubling time).
+    """
+
+    laterality: str | None = None
+    prior_raw: dict[str, Any] | None = None
 
 
 @runtime_checkable
@@ -92,6 +108,6 @@ class Analyzer(Protocol):
         """True when this analyzer recognises the file or folder as its input."""
         ...
 
-    def analyze(self, paths: Sequence[Path]) -> AnalysisResult:
+    def analyze(self, paths: Sequence[Path], context: ExamContext | None = None) -> AnalysisResult:
         """Read the exam files and analyse them. Raise AnalyzerError for unreadable input."""
         ...

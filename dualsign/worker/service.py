@@ -12,11 +12,12 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from dualsign.analyzers.base import AnalysisResult, Analyzer, AnalyzerError
+from dualsign.analyzers.base import AnalysisResult, Analyzer, AnalyzerError, ExamContext
 from dualsign.analyzers.models import AnalysisRun
 from dualsign.analyzers.registry import NoAnalyzer, analyzer_for_modality
 from dualsign.audit import service as audit
@@ -172,13 +173,27 @@ def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: 
                 exam = session.get(Exam, exam_id)
                 assert exam is not None
                 paths = exams.materialise(store, exam, Path(tmp))
-            result = analyzer.analyze(readable_inputs(analyzer, paths) or paths)
+                context = ExamContext(prior_raw=prior_findings(session, exam))
+            result = analyzer.analyze(readable_inputs(analyzer, paths) or paths, context)
     except AnalyzerError as exc:
         unreadable = str(exc)
     except Exception as exc:  # a bug or resource problem: recorded, retryable, never silent
         failure = f"{type(exc).__name__}: {exc}"
         log.error("analysis of exam %s failed:\n%s", exam_id, traceback.format_exc())
     return _finish(db, service_key, exam_id, run_id, result, unreadable, failure)
+
+
+def prior_findings(session: Session, exam: Exam) -> dict[str, Any] | None:
+    """The analyzer's findings for this patient's latest earlier exam of the same modality, for follow-up."""
+    raw = session.scalar(
+        select(AnalysisRun.raw_findings)
+        .join(Exam, Exam.id == AnalysisRun.exam_id)
+        .where(Exam.patient_id == exam.patient_id, Exam.modality == exam.modality, Exam.id != exam.id,
+               Exam.received_at <= exam.received_at, AnalysisRun.outcome == "succeeded")
+        .order_by(Exam.received_at.desc(), AnalysisRun.id.desc())
+        .limit(1)
+    )
+    return dict(raw) if raw else None
 
 
 def _finish(db: Database, service_key: KeyPair, exam_id: int, run_id: int, result: AnalysisResult | None,

@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from dualsign.analyzers.base import AnalysisResult, AnalyzerError, Finding, ModelCard, QualityVerdict, Urgency
+from dualsign.analyzers.base import (
+    AnalysisResult,
+    AnalyzerError,
+    ExamContext,
+    Finding,
+    ModelCard,
+    QualityVerdict,
+    Urgency,
+)
 from dualsign.analyzers.ecg import model_card as mc
 from dualsign.analyzers.ecg import qc, rules
 from dualsign.analyzers.ecg.delineate import delineate, prepare
@@ -115,7 +123,7 @@ class ECGAnalyzer:
                 return False
         return fmt is not None
 
-    def analyze(self, paths: Sequence[Path]) -> AnalysisResult:
+    def analyze(self, paths: Sequence[Path], context: ExamContext | None = None) -> AnalysisResult:
         if not paths:
             raise AnalyzerError("no input file given")
         rec = read_ecg(paths[0])
