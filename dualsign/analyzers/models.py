@@ -28,3 +28,5 @@ class AnalysisRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     quality: Mapped[dict[str, object] | None] = mapped_column(JSON)
     raw_findings: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # Images the analyzer made (key images): file name -> sha256 in the content-addressed store.
+    attachments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dualsign.accounts.models import Role, Site
+from dualsign.analyzers.models import AnalysisRun
 from dualsign.audit import service as audit
 from dualsign.exams import service as exams
 from dualsign.exams.access import exam_filter, may_view
@@ -31,7 +32,8 @@ def exam_view(session: Session, exam: Exam, *, with_patient: bool = True) -> dic
     reading = session.get(Site, exam.reading_site_id)
     view: dict[str, Any] = {
         "id": exam.id, "accession": exam.accession, "modality": exam.modality, "status": exam.status,
-        "priority": exam.priority, "urgency": exam.urgency, "ai_summary": exam.ai_summary,
+        "priority": exam.priority, "laterality": exam.laterality, "urgency": exam.urgency,
+        "ai_summary": exam.ai_summary,
         "qc_reasons": exam.qc_reasons, "last_error": exam.last_error,
         "site": site.code if site else None, "reading_site": reading.code if reading else None,
         "received_at": exam.received_at.isoformat(),
@@ -75,6 +77,8 @@ def upload_exam(
     patient_birth_date: Annotated[dt.date | None, Form()] = None,
     insurance_number: Annotated[str | None, Form()] = None,
     priority: Annotated[str, Form()] = "routine",
+    laterality: Annotated[str | None, Form(description="R or L: the eye, for a fundus photo whose file "
+                                                      "does not say")] = None,
 ) -> dict[str, Any]:
     incoming = [exams.IncomingFile(f.filename or "", f.file) for f in files]
     try:
@@ -85,7 +89,8 @@ def upload_exam(
                                               name=patient_name, sex=patient_sex, birth_date=patient_birth_date,
                                               insurance_number=insurance_number)
             exam, created = exams.receive(session, rt.store, files=incoming, modality=modality, site=site,
-                                          patient=patient, actor=principal.actor, priority=priority)
+                                          patient=patient, actor=principal.actor, priority=priority,
+                                          laterality=laterality or None)
             if created:
                 worker.queue_received(session, rt.store, exam)
             view = exam_view(session, exam)
@@ -135,8 +140,35 @@ def get_exam(exam_id: int, rt: RuntimeDep, principal: ExamReader) -> dict[str, A
             for t in session.scalars(select(ExamTransition).where(ExamTransition.exam_id == exam.id)
                                      .order_by(ExamTransition.id))
         ]
+        run = latest_run(session, exam.id)
+        view["images"] = sorted(run.attachments) if run else []
         audit.record(session, principal.actor, "read", "exam", exam.id, detail={"patient": exam.patient_id})
     return view
+
+
+def latest_run(session: Session, exam_id: int) -> AnalysisRun | None:
+    """The analysis whose findings the exam now carries."""
+    return session.scalar(select(AnalysisRun).where(AnalysisRun.exam_id == exam_id,
+                                                    AnalysisRun.outcome == "succeeded")
+                          .order_by(AnalysisRun.id.desc()).limit(1))
+
+
+@router.get("/exams/{exam_id}/images/{name}", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})
+def exam_image(exam_id: int, name: str, rt: RuntimeDep, principal: ExamReader) -> Response:
+    """An image the AI made for this exam (e.g. a nodule's key image), by the name the findings give."""
+    with rt.db.session() as session:
+        exam = load_exam(rt, session, principal, exam_id)
+        run = latest_run(session, exam.id)
+        sha = (run.attachments or {}).get(name) if run else None
+        if sha is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"exam {exam_id} has no image {name!r}")
+        audit.record(session, principal.actor, "read", "exam-image", exam.id, detail={"name": name})
+    path = rt.store.path_for(sha)
+    if not rt.store.verify(sha):
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR,
+                            f"stored image {name!r} of exam {exam_id} fails its checksum; tell hospital IT")
+    return Response(path.read_bytes(), media_type="image/png")
 
 
 @router.post("/exams/{exam_id}/retry")

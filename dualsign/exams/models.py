@@ -27,6 +27,7 @@ class Exam(Base):
     # sha256 over the sorted file hashes: the same files uploaded twice are the same exam.
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     priority: Mapped[str] = mapped_column(String(16), default="routine")  # routine / urgent / stat (ordering)
+    laterality: Mapped[str | None] = mapped_column(String(1))  # R / L for an eye, when the sender says
     urgency: Mapped[str | None] = mapped_column(String(16))  # the AI's: routine / urgent / critical
     ai_summary: Mapped[str | None] = mapped_column(Text)
     qc_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)

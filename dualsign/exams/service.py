@@ -57,6 +57,7 @@ def receive(
     patient: Patient,
     actor: audit.Actor,
     priority: str = "routine",
+    laterality: str | None = None,
 ) -> tuple[Exam, bool]:
     """Store the files and create the exam in status 'received'. Returns (exam, created).
 
@@ -72,6 +73,8 @@ def receive(
         raise IntakeError("no files uploaded")
     if priority not in {"routine", "urgent", "stat"}:
         raise IntakeError(f"unknown priority {priority!r}; expected routine, urgent or stat")
+    if laterality not in {None, "R", "L"}:
+        raise IntakeError(f"unknown laterality {laterality!r}; expected R (right eye) or L (left eye)")
     stored: list[tuple[str, str, int]] = []
     names: set[str] = set()
     for incoming in files:
@@ -105,6 +108,7 @@ def receive(
         status=ExamStatus.RECEIVED,
         content_sha256=digest,
         priority=priority,
+        laterality=laterality,
         received_by_id=actor.user_id,
     )
     exam.files = [ExamFile(sha256=sha, filename=name, size_bytes=size) for name, sha, size in stored]

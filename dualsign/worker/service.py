@@ -173,14 +173,18 @@ def analyze_exam(db: Database, store: FileStore, service_key: KeyPair, exam_id: 
                 exam = session.get(Exam, exam_id)
                 assert exam is not None
                 paths = exams.materialise(store, exam, Path(tmp))
-                context = ExamContext(prior_raw=prior_findings(session, exam))
+                context = ExamContext(laterality=exam.laterality, prior_raw=prior_findings(session, exam))
             result = analyzer.analyze(readable_inputs(analyzer, paths) or paths, context)
     except AnalyzerError as exc:
         unreadable = str(exc)
     except Exception as exc:  # a bug or resource problem: recorded, retryable, never silent
         failure = f"{type(exc).__name__}: {exc}"
         log.error("analysis of exam %s failed:\n%s", exam_id, traceback.format_exc())
-    return _finish(db, service_key, exam_id, run_id, result, unreadable, failure)
+    attachments: dict[str, str] = {}
+    if result is not None:
+        # Stored before the result is recorded: content-addressed, so a retry rewrites nothing.
+        attachments = {name: store.put_bytes(data)[0] for name, data in result.attachments.items()}
+    return _finish(db, service_key, exam_id, run_id, result, unreadable, failure, attachments)
 
 
 def prior_findings(session: Session, exam: Exam) -> dict[str, Any] | None:
@@ -197,7 +201,7 @@ def prior_findings(session: Session, exam: Exam) -> dict[str, Any] | None:
 
 
 def _finish(db: Database, service_key: KeyPair, exam_id: int, run_id: int, result: AnalysisResult | None,
-            unreadable: str | None, failure: str | None) -> str:
+            unreadable: str | None, failure: str | None, attachments: dict[str, str] | None = None) -> str:
     with db.session() as session:
         exam = session.scalar(select(Exam).where(Exam.id == exam_id).with_for_update())
         run = session.scalar(select(AnalysisRun).where(AnalysisRun.id == run_id).with_for_update())
@@ -220,6 +224,7 @@ def _finish(db: Database, service_key: KeyPair, exam_id: int, run_id: int, resul
             run.outcome = "succeeded"
             run.quality = {"usable": result.quality.usable, "reasons": list(result.quality.reasons)}
             run.raw_findings = result.raw
+            run.attachments = dict(attachments or {})
             exam.urgency = result.urgency.value
             exam.ai_summary = result.summary
             if not result.quality.usable:

@@ -124,3 +124,26 @@ def test_two_physicians_signing_at_once_make_one_final_report(client: TestClient
         assert s.scalar(select(func.count()).select_from(Report).where(Report.status == "final")) == 1
         assert s.scalar(select(func.count()).select_from(Signature).where(Signature.signer_kind == "physician")) == 1
         assert s.scalar(select(func.count()).select_from(Claim)) == 1
+
+
+def test_laterality_is_r_or_l_and_kept(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+    tech = login_cached(client, "technologist.a")
+    files = [("files", ("eye.pdf", b"%PDF-1.4 not a photo", "application/pdf"))]
+    r = client.post("/api/exams", headers=tech, files=files,
+                    data={"modality": "fundus", "patient_mrn": "L1", "patient_name": "P", "laterality": "left"})
+    assert r.status_code == 422 and "laterality 'left'" in r.json()["detail"]
+    assert _count(runtime, Exam) == 0
+    r = client.post("/api/exams", headers=tech, files=files,
+                    data={"modality": "fundus", "patient_mrn": "L1", "patient_name": "P", "laterality": "L"})
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/exams/{r.json()['id']}", headers=tech).json()["laterality"] == "L"
+
+
+def test_missing_image_is_a_clear_404(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+    tech = login_cached(client, "technologist.a")
+    r = upload(client, tech, sample_files("HR06004"))
+    assert r.status_code == 201, r.text
+    exam = wait_for_status(client, tech, r.json()["id"], {"preliminary"})
+    assert client.get(f"/api/exams/{exam['id']}", headers=tech).json()["images"] == []
+    got = client.get(f"/api/exams/{exam['id']}/images/nodule-1.png", headers=tech)
+    assert got.status_code == 404 and "no image 'nodule-1.png'" in got.json()["detail"]
