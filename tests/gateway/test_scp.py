@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -146,3 +147,49 @@ def test_malformed_and_full_disk_are_refused_with_nothing_stored(gateway: Gatewa
     with runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(DicomInstance)) == 0
     assert not list(Path(runtime.store.root).rglob(".incoming-*"))
+
+
+def test_association_aborted_mid_transfer_keeps_only_complete_instances(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-def]
+    complete = pydicom.dcmread(CT_SMALL)
+    big = pydicom.dcmread(CT_SMALL)
+    big.SOPInstanceUID = generate_uid()
+    big.Rows = big.Columns = 2048  # 8 MB of pixel data: hundreds of PDUs
+    big.PixelData = bytes(2048 * 2048 * 2)
+    ae = AE(ae_title="MODALITY_A")
+    ae.add_requested_context(complete.SOPClassUID, ExplicitVRLittleEndian)
+    assoc = ae.associate("127.0.0.1", gateway.port, ae_title="DUALSIGN")
+    assert assoc.is_established
+    assert int(assoc.send_c_store(complete).Status) == 0
+    # The sending modality is on a slow link (this side of the test only): every 16 kB takes 5 ms to
+    # leave. Half-way through the second instance it gives up and sends an A-ABORT PDU (PS3.8 9.3.8:
+    # type 07H, length 4, source 0 = service user) in place of the rest, then drops the connection.
+    link = assoc.dul.socket
+    assert link is not None and link.socket is not None
+    raw, fast_send = link.socket, link.send
+    give_up = threading.Event()
+    a_abort = bytes([0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00])
+
+    def slow_send(data: bytes) -> None:
+        for start in range(0, len(data), 16384):
+            if give_up.is_set():
+                raw.sendall(a_abort)
+                raw.close()
+                raise ConnectionAbortedError("the modality aborted the association")
+            time.sleep(0.005)
+            fast_send(data[start:start + 16384])
+
+    link.send = slow_send  # type: ignore[method-assign]
+    sender = threading.Thread(target=lambda: assoc.send_c_store(big), daemon=True)
+    sender.start()
+    time.sleep(0.5)
+    assert sender.is_alive(), "the transfer ended before it could be aborted"
+    give_up.set()
+    time.sleep(1.0)  # give the SCP time to notice the abort (the sender's own thread is left to time out)
+    with runtime.db.session() as s:
+        stored = set(s.scalars(select(DicomInstance.sop_instance_uid)))
+    assert stored == {str(complete.SOPInstanceUID)}
+    assert not list(Path(runtime.store.root).rglob(".incoming-*"))
+    # The SCP goes on serving the next association.
+    again = pydicom.dcmread(CT_SMALL)
+    again.SOPInstanceUID = generate_uid()
+    assert _send(gateway, again) == 0
