@@ -29,6 +29,7 @@ from dualsign.analyzers.ecg.detect import detect_qrs
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
 from dualsign.analyzers.ecg.rhythm import Episode, af_windows, episodes
+from dualsign.analyzers.ecg.rhythm_model import Bands, record_bands
 from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, rhythm_model_statement, urgency
 
 VERSION = "0.1.0"
@@ -36,7 +37,7 @@ DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
 SCHEMA_VERSION = "1"
 
 BeatFn = Callable[[np.ndarray, float, list[str], np.ndarray, np.ndarray], tuple[list[str], np.ndarray]]
-RhythmFn = Callable[[np.ndarray, float, list[str], np.ndarray, list[str]], dict[str, float]]
+RhythmFn = Callable[[np.ndarray, float, list[str], np.ndarray, list[str], Bands | None], dict[str, float]]
 
 
 def _load_learned() -> tuple[BeatFn | None, RhythmFn | None, dict[str, Any] | None, str]:
@@ -157,13 +158,16 @@ class ECGAnalyzer:
         if quality.usable and r.size >= 3:
             lab_arr = np.array(labels)
             rr_all = np.diff(r) / fs
+            bands = record_bands(x, fs, names) if self._rhythm_fn is not None else None
 
             def probs_for(a: int, z: int) -> dict[str, float]:
                 nonlocal rhythm_src
                 sel = (r >= a) & (r < z)
                 if self._rhythm_fn is not None:
                     try:
-                        p = self._rhythm_fn(x[a:z], fs, names, r[sel] - a, [str(v) for v in lab_arr[sel]])
+                        window_bands = (bands[0][a:z], bands[1][a:z]) if bands is not None else None
+                        p = self._rhythm_fn(x[a:z], fs, names, r[sel] - a, [str(v) for v in lab_arr[sel]],
+                                            window_bands)
                         rhythm_src = "learned"
                         return {k: float(v) for k, v in p.items()}
                     except Exception:

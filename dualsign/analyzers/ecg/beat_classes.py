@@ -201,9 +201,15 @@ def _shifted(w: np.ndarray, sh: np.ndarray) -> np.ndarray:
 
 
 def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(axis=-1, keepdims=True)
+    """Pearson correlation of each row of a (often a strided view of every lag) with b.
+
+    With b centred, a's mean drops out of the numerator and its variance is sum(a^2) - sum(a)^2/n, so no
+    centred copy of a is ever made."""
+    n = a.shape[-1]
     b = b - b.mean()
-    den = np.sqrt((a * a).sum(axis=-1) * (b * b).sum()) + 1e-12
+    s = a.sum(axis=-1)
+    var = np.maximum(np.einsum("...i,...i->...", a, a) - s * s / n, 0.0)
+    den = np.sqrt(var * float(b @ b)) + 1e-12
     return np.asarray((a @ b) / den)
 
 

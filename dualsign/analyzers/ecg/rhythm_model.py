@@ -75,10 +75,27 @@ def _pick_lead(lead_names: list[str], n_leads: int) -> int:
     return bc.pick_leads(lead_names, n_leads)[0]
 
 
+Bands = tuple[np.ndarray, np.ndarray]
+
+
+def record_bands(sig: np.ndarray, fs: float, lead_names: list[str]) -> Bands:
+    """The rhythm lead's 0.5-40 Hz and 4-9 Hz band-passed signals over a whole record: a long record is
+    judged in windows, and filtering it once costs a fraction of filtering every window."""
+    x = np.asarray(sig, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    lead = x[:, _pick_lead(list(lead_names), x.shape[1])]
+    _, fband, _ = _filters(float(fs))
+    return bc.bandpass(lead, fs), (sps.sosfiltfilt(fband, lead) if lead.size > 30 else np.zeros(lead.size))
+
+
 def rhythm_features(
-    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str]
+    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str],
+    bands: Bands | None = None,
 ) -> np.ndarray:
-    """(len(FEATURES),) float32 feature vector of one recording."""
+    """(len(FEATURES),) float32 feature vector of one recording.
+
+    bands: record_bands() of exactly this signal (a window's slice of the whole record's)."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
@@ -93,8 +110,7 @@ def rhythm_features(
     if r.size:
         f["frac_v"] = float(np.mean(labels == "V"))
         f["frac_s"] = float(np.mean(labels == "S"))
-    broad, fband, qrs_f = _filters(float(fs))
-    y = bc.bandpass(lead, fs)
+    y, fb = bands if bands is not None else record_bands(x, fs, lead_names)
     # Spectrum-shape quality (cheap, needs no beats).
     if n > 64:
         fr, pw = sps.welch(y, fs=fs, nperseg=min(n, int(4 * fs)))
@@ -169,7 +185,6 @@ def rhythm_features(
     f["resid_rel"] = float(np.median(np.sqrt(np.mean((ws - tc) ** 2, axis=1))) / qrs_amp)
 
     # Fibrillatory activity: 4-9 Hz power in the T-Q intervals (after the T wave, before the next P/QRS).
-    fb = sps.sosfiltfilt(fband, lead) if n > 30 else np.zeros(n)
     mask = _tq_mask(r, fs, n)
     if mask.sum() > int(0.5 * fs):
         f["f_power_rel"] = float(np.sqrt(np.mean(fb[mask] ** 2)) / qrs_amp)
@@ -178,10 +193,11 @@ def rhythm_features(
 
 
 def rhythm_probabilities(
-    signal: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str]
+    signal: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str],
+    bands: Bands | None = None,
 ) -> dict[str, float]:
     """Probabilities of the CinC 2017 classes "N", "A", "O", "~" for one recording (they sum to 1)."""
-    feats = np.nan_to_num(rhythm_features(signal, fs, lead_names, r_peaks, beat_labels), nan=0.0,
+    feats = np.nan_to_num(rhythm_features(signal, fs, lead_names, r_peaks, beat_labels, bands), nan=0.0,
                           posinf=0.0, neginf=0.0)
     p = bc.onnx_proba(RHYTHM_MODEL, feats[None, :])[0]
     p = np.clip(p, 0.0, None)
