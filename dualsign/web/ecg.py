@@ -4,23 +4,17 @@ Read-only, physician only, site-checked like every exam read, and audited as a r
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from sqlalchemy import select
 
 from dualsign.accounts.models import Role
 from dualsign.analyzers.base import AnalyzerError
 from dualsign.analyzers.ecg.read import read_ecg
-from dualsign.analyzers.models import AnalysisRun
-from dualsign.analyzers.registry import NoAnalyzer, analyzer_for_modality
 from dualsign.audit import service as audit
-from dualsign.exams import service as exams
-from dualsign.exams.api import load_exam
 from dualsign.http import Principal, RuntimeDep, require_roles
+from dualsign.web.exam_inputs import raw_findings, readable_inputs, viewed_exam
 
 router = APIRouter(prefix="/api", tags=["workstation"])
 
@@ -48,22 +42,9 @@ def ecg_waveform(
 ) -> dict[str, Any]:
     """Leads in µV (int16), their sampling rate, and the latest analysis's beats and rhythm in the window."""
     with rt.db.session() as session:
-        exam = load_exam(rt, session, principal, exam_id)
-        if exam.modality != "ecg":
-            raise HTTPException(status.HTTP_409_CONFLICT, f"exam {exam_id} is {exam.modality}, not an ECG")
-        run = session.scalar(select(AnalysisRun).where(AnalysisRun.exam_id == exam.id,
-                                                       AnalysisRun.outcome == "succeeded")
-                             .order_by(AnalysisRun.id.desc()).limit(1))
-        raw: dict[str, Any] = dict(run.raw_findings or {}) if run else {}
-        with tempfile.TemporaryDirectory(prefix=f"ecg-view-{exam.id}-") as tmp:
-            paths = exams.materialise(rt.store, exam, Path(tmp))
-            try:
-                analyzer = analyzer_for_modality("ecg")
-            except NoAnalyzer as exc:
-                raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-            inputs = [p for p in paths if analyzer.can_read(p)]
-            if not inputs:
-                raise HTTPException(status.HTTP_409_CONFLICT, "no readable ECG file in this exam")
+        exam, run = viewed_exam(rt, session, principal, exam_id, "ecg")
+        raw = raw_findings(run)
+        with readable_inputs(rt, exam) as inputs:
             try:
                 record = read_ecg(inputs[0])
             except AnalyzerError as exc:
