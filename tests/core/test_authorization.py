@@ -45,6 +45,7 @@ ALLOWED = {
     "fhir_provenance": {"technologist", "physician"},
     "fhir_provenance_search": {"technologist", "physician"},
     "stow": {"technologist"},
+    "report_pdf": {"physician"},
 }
 # The route each name calls: the matrix must cover every route the application serves.
 ROUTES = {
@@ -66,6 +67,7 @@ ROUTES = {
     "fhir_provenance": ("GET", "/fhir/Provenance/{resource_id}"),
     "fhir_provenance_search": ("GET", "/fhir/Provenance"),
     "stow": ("POST", "/dicomweb/studies"),
+    "report_pdf": ("GET", "/api/exams/{exam_id}/reports/{version}/pdf"),
 }
 # Open by design: logging in, the liveness probe for hospital IT, and the workstation's static pages
 # (their data comes through the API above).
@@ -140,6 +142,8 @@ def call(client: TestClient, name: str, headers: dict[str, str], exam: dict, fin
             return client.get(f"/fhir/Provenance/{acc}-v1", headers=headers)
         case "fhir_provenance_search":
             return client.get("/fhir/Provenance", headers=headers, params={"target": f"DiagnosticReport/{acc}"})
+        case "report_pdf":
+            return client.get(f"{e}/reports/1/pdf", headers=headers)
         case "stow":
             return client.post("/dicomweb/studies", headers={**headers, "Content-Type": "application/dicom"},
                                content=b"not a DICOM file")

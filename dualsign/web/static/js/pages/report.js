@@ -1,5 +1,5 @@
-// The signed report as a printable HTML page, in the interface language. PDF export is not built yet.
-import { get } from "../api.js";
+// The signed report as a printable HTML page, in the interface language, and as PDF (Chinese or English).
+import { get, getRaw } from "../api.js";
 import { h } from "../dom.js";
 import { label, lang, t } from "../i18n.js";
 import { patientHeader } from "./exam.js";
@@ -23,6 +23,14 @@ export function signaturesBlock(version, all) {
   h("div", {}, h("code", {}, s.signature)))));
 }
 
+// The PDF comes through the API with the bearer token, then opens in the browser's own viewer.
+async function openPdf(examId, version, l) {
+  const blob = await (await getRaw(`/api/exams/${examId}/reports/${version}/pdf?lang=${l}`)).blob();
+  const url = URL.createObjectURL(blob);
+  window.open(url, "_blank");
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 export async function render(main, [examId, versionArg]) {
   const id = Number(examId);
   const [exam, reports] = await Promise.all([get(`/api/exams/${id}`), get(`/api/exams/${id}/reports`).then((r) => r.items)]);
@@ -37,7 +45,9 @@ export async function render(main, [examId, versionArg]) {
     : t("report_final_note");
   main.replaceChildren(h("div", { class: "row no-print" },
     h("a", { href: `#/exam/${id}` }, `← ${t("back")}`), h("span", { class: "grow" }),
-    h("span", { class: "muted" }, t("pdf_later")), h("button", { onclick: () => window.print() }, t("print"))),
+    ["zh", "en"].map((l) => h("button", { id: `report-pdf-${l}`, onclick: () => openPdf(id, report.version, l) },
+      `PDF (${l === "zh" ? "中文" : "English"})`)),
+    h("button", { onclick: () => window.print() }, t("print"))),
   h("article", { class: "report-page", id: "report", "data-status": report.status, "data-version": report.version },
     h("h1", {}, `${c.exam?.site_name ?? ""}`), h("h2", {}, `${label(c.exam?.modality)} ${t("final_report")}`),
     h("p", { class: "row" }, h("span", { class: "badge", id: "report-status" }, label(report.status)),
