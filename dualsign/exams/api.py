@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dualsign.accounts.models import Role, Site
-from dualsign.analyzers.models import AnalysisRun
+from dualsign.analyzers.runs import latest_run
 from dualsign.audit import service as audit
 from dualsign.exams import service as exams
 from dualsign.exams.access import exam_filter, may_view
@@ -144,13 +144,6 @@ def get_exam(exam_id: int, rt: RuntimeDep, principal: ExamReader) -> dict[str, A
         view["images"] = sorted(run.attachments) if run else []
         audit.record(session, principal.actor, "read", "exam", exam.id, detail={"patient": exam.patient_id})
     return view
-
-
-def latest_run(session: Session, exam_id: int) -> AnalysisRun | None:
-    """The analysis whose findings the exam now carries."""
-    return session.scalar(select(AnalysisRun).where(AnalysisRun.exam_id == exam_id,
-                                                    AnalysisRun.outcome == "succeeded")
-                          .order_by(AnalysisRun.id.desc()).limit(1))
 
 
 @router.get("/exams/{exam_id}/images/{name}", response_class=Response,

@@ -55,7 +55,8 @@ class OutboundMessage(Base):
     The object is built once and kept in the file store, so every retry sends the same SOP instance."""
 
     __tablename__ = "dicom_outbound"
-    __table_args__ = (UniqueConstraint("report_id", "destination"),)
+    # One message per object (the SR, each key image) and destination.
+    __table_args__ = (UniqueConstraint("report_id", "destination", "sop_instance_uid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)

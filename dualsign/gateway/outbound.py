@@ -13,7 +13,11 @@ import json
 import logging
 from typing import Any
 
+import highdicom as hd
+import numpy as np
 import pydicom
+from PIL import Image
+from pydicom.uid import generate_uid
 from pynetdicom import AE
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +30,9 @@ from dualsign.exams.store import FileStore
 from dualsign.gateway.models import DicomInstance, DicomStudy, OutboundCursor, OutboundMessage
 from dualsign.gateway.settings import Destination, GatewaySettings
 from dualsign.gateway.sr import build_sr
+from dualsign.reports import service as reports
 from dualsign.reports.models import Report, ReportStatus
+from dualsign.review import service as review
 from dualsign.signing.models import Signature
 
 log = logging.getLogger(__name__)
@@ -44,8 +50,13 @@ def _evidence(session: Any, store: FileStore, exam_id: int) -> list[pydicom.Data
 def _previous_sr(session: Any, store: FileStore, report: Report) -> list[pydicom.Dataset]:
     if report.based_on_id is None:
         return []
-    sent = session.scalar(select(OutboundMessage).where(OutboundMessage.report_id == report.based_on_id))
-    return [pydicom.dcmread(store.path_for(sent.sha256))] if sent else []
+    # The earlier version's SR (not its key images): the message whose object is an SR.
+    for sent in session.scalars(select(OutboundMessage).where(OutboundMessage.report_id == report.based_on_id)
+                                .order_by(OutboundMessage.id)):
+        ds = pydicom.dcmread(store.path_for(sent.sha256))
+        if str(ds.Modality) == "SR":
+            return [ds]
+    return []
 
 
 def sr_for(session: Any, store: FileStore, report: Report) -> pydicom.Dataset | str:
@@ -62,12 +73,36 @@ def sr_for(session: Any, store: FileStore, report: Report) -> pydicom.Dataset | 
     site = session.get(Site, physician.site_id) if physician else None
     sig = session.scalar(select(Signature).where(Signature.report_id == report.id,
                                                  Signature.signer_kind == "physician"))
+    locations = {f.id: dict(f.location or {}) for f in review.findings_of(session, report.exam_id)}
     return build_sr(evidence=evidence, content=content, modality=exam.modality, report_version=report.version,
                     verified=verified, analyzer=content.get("analyzer", {}),
                     global_measurements=list(structured.get("measurements", [])),
                     physician_name=_person_name(physician.full_name) if physician else None,
                     organisation=site.name[:64] if site else None,
-                    signed_at=sig.signed_at if sig else None, previous=_previous_sr(session, store, report))
+                    signed_at=sig.signed_at if sig else None, previous=_previous_sr(session, store, report),
+                    locations=locations)
+
+
+def key_image_objects(session: Any, store: FileStore, report: Report, sr: pydicom.Dataset) -> list[pydicom.Dataset]:
+    """The key images of the findings a signed version keeps, as Secondary Capture in the exam's study."""
+    content = json.loads(report.content_json)
+    images = reports.key_images(session, store, report.exam_id, content)
+    if not images:
+        return []
+    ref = _evidence(session, store, report.exam_id)[0]
+    series = generate_uid()
+    out: list[pydicom.Dataset] = []
+    for number, (name, png) in enumerate(images, start=1):
+        rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+        sc = hd.sc.SCImage.from_ref_dataset(
+            ref_dataset=ref, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
+            coordinate_system="PATIENT", series_instance_uid=series, series_number=9000 + 2,
+            sop_instance_uid=generate_uid(), instance_number=number, manufacturer="dualsign")
+        sc.SeriesDescription = "dualsign key images, physician verified" if sr.VerificationFlag == "VERIFIED" \
+            else "dualsign key images, AI preliminary"
+        sc.ImageComments = f"{name}; report version {report.version}"[:10240]
+        out.append(sc)
+    return out
 
 
 def _person_name(full_name: str) -> str:
@@ -103,18 +138,21 @@ def _queue_one(session: Any, store: FileStore, settings: GatewaySettings, report
         session.add(OutboundCursor(report_id=report_id, outcome=f"skipped: {built}"[:200]))
         session.flush()
         return 0
-    buffer = io.BytesIO()
-    built.save_as(buffer, enforce_file_format=True)
-    sha, _ = store.put_bytes(buffer.getvalue())
-    session.add(OutboundCursor(report_id=report_id, outcome=f"queued for {len(dests)} destination(s)"))
-    for d in dests:
-        session.add(OutboundMessage(report_id=report_id, exam_id=exam.id, destination=d.key,
-                                    sop_instance_uid=str(built.SOPInstanceUID), sha256=sha))
+    objects = [built, *key_image_objects(session, store, report, built)]
+    session.add(OutboundCursor(report_id=report_id, outcome=f"queued {len(objects)} object(s) for "
+                                                           f"{len(dests)} destination(s)"))
+    for ds in objects:
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        sha, _ = store.put_bytes(buffer.getvalue())
+        for d in dests:
+            session.add(OutboundMessage(report_id=report_id, exam_id=exam.id, destination=d.key,
+                                        sop_instance_uid=str(ds.SOPInstanceUID), sha256=sha))
     session.flush()
     audit.record(session, audit.SYSTEM, "export", "report", report_id,
-                 detail={"exam": exam.accession, "format": "DICOM SR", "destinations": [d.key for d in dests],
-                         "verified": str(built.VerificationFlag)})
-    return len(dests)
+                 detail={"exam": exam.accession, "format": "DICOM SR", "key_images": len(objects) - 1,
+                         "destinations": [d.key for d in dests], "verified": str(built.VerificationFlag)})
+    return len(dests) * len(objects)
 
 
 def c_store(destination: Destination, calling_ae: str, ds: pydicom.Dataset) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import highdicom as hd
+import numpy as np
 import pydicom
 from highdicom.sr import CodedConcept
 from pydicom.sr.codedict import codes
@@ -69,11 +70,33 @@ def finding_measurements(values: dict[str, Any]) -> list[hd.sr.Measurement]:
     return out
 
 
+MeasurementGroup = hd.sr.MeasurementsAndQualitativeEvaluations | hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations
+NODULE = CodedConcept("27925004", "SCT", "Nodule")
+MASS = CodedConcept("4147007", "SCT", "Mass")
+
+
+def nodule_region(location: dict[str, Any], measurements: dict[str, Any], frame_of_reference_uid: str
+                  ) -> hd.sr.ImageRegion3D | None:
+    """The nodule as an axial ellipse in patient coordinates (LPS mm): long axis along x, short along y, so a
+    PACS viewer draws it where the analyzer measured it."""
+    centre = location.get("center_mm")
+    long_mm, short_mm = measurements.get("long_axis_mm"), measurements.get("short_axis_mm")
+    if not (isinstance(centre, list) and len(centre) == 3 and isinstance(long_mm, int | float)):
+        return None
+    x, y, z = (float(v) for v in centre)
+    a, b = float(long_mm) / 2, float(short_mm if isinstance(short_mm, int | float) else long_mm) / 2
+    points = np.array([[x - a, y, z], [x + a, y, z], [x, y - b, z], [x, y + b, z]])
+    return hd.sr.ImageRegion3D(graphic_type=hd.sr.GraphicTypeValues3D.ELLIPSE, graphic_data=points,
+                               frame_of_reference_uid=frame_of_reference_uid)
+
+
 def build_sr(*, evidence: Sequence[pydicom.Dataset], content: dict[str, Any], modality: str,
              report_version: int, verified: bool, analyzer: dict[str, Any],
              global_measurements: Sequence[dict[str, Any]] = (), physician_name: str | None = None,
              organisation: str | None = None, signed_at: dt.datetime | None = None,
-             previous: Sequence[pydicom.Dataset] = ()) -> pydicom.Dataset:
+             previous: Sequence[pydicom.Dataset] = (),
+             locations: dict[int, dict[str, Any]] | None = None) -> pydicom.Dataset:
+    """locations: finding id -> the finding's location (image coordinates are not part of the signed text)."""
     device = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
@@ -88,7 +111,7 @@ def build_sr(*, evidence: Sequence[pydicom.Dataset], content: dict[str, Any], mo
     context = hd.sr.ObservationContext(observer_person_context=person, observer_device_context=device)
     algorithm = hd.sr.AlgorithmIdentification(name=str(analyzer.get("name", "analyzer"))[:64],
                                               version=str(analyzer.get("model_version", "unknown"))[:64])
-    groups = []
+    groups: list[MeasurementGroup] = []
     if global_measurements:
         items = [m for g in global_measurements if (m := _measurement(str(g["name"]), g.get("value"),
                                                                       str(g.get("unit", ""))))]
@@ -96,7 +119,23 @@ def build_sr(*, evidence: Sequence[pydicom.Dataset], content: dict[str, Any], mo
             groups.append(hd.sr.MeasurementsAndQualitativeEvaluations(
                 tracking_identifier=hd.sr.TrackingIdentifier(uid=generate_uid(), identifier="measurements"),
                 algorithm_id=algorithm, measurements=items))
+    frame_of_reference = next((str(ds.FrameOfReferenceUID) for ds in evidence if "FrameOfReferenceUID" in ds), None)
     for f in content.get("findings", []):
+        measured = dict(f.get("measurements") or {})
+        region = None
+        if frame_of_reference and f.get("kind") in ("nodule", "mass"):
+            region = nodule_region(dict((locations or {}).get(int(f.get("finding_id") or 0), {})), measured,
+                                   frame_of_reference)
+        if region is not None:
+            groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+                tracking_identifier=hd.sr.TrackingIdentifier(uid=generate_uid(),
+                                                             identifier=f"finding {f.get('finding_id')}"),
+                referenced_region=region, finding_type=MASS if f.get("kind") == "mass" else NODULE,
+                algorithm_id=algorithm, measurements=finding_measurements(measured) or None,
+                qualitative_evaluations=[hd.sr.QualitativeEvaluation(
+                    name=codes.DCM.Finding, value=CodedConcept(f"f{f.get('finding_id')}", LOCAL,
+                                                               str(f.get("label", "nodule"))[:64]))]))
+            continue
         concept = _code(f.get("code"), str(f.get("label", "")))
         # A finding without a code is still reported: its label as a local concept.
         evaluations = [] if concept else [hd.sr.QualitativeEvaluation(

@@ -12,12 +12,11 @@ from sqlalchemy import select
 from dualsign.accounts.models import Role
 from dualsign.audit import service as audit
 from dualsign.billing.errors import BillingError
-from dualsign.exams.api import latest_run, load_exam
+from dualsign.exams.api import load_exam
 from dualsign.http import Principal, RuntimeDep, fail, require_roles
 from dualsign.reports import pdf
 from dualsign.reports import service as reports
 from dualsign.reports.models import Report
-from dualsign.review import service as review
 from dualsign.signing import service as signing
 from dualsign.signing.models import Signature
 
@@ -122,24 +121,13 @@ def report_pdf(exam_id: int, version: int, rt: RuntimeDep, principal: Physician,
             lines += [pdf.SignatureLine(s.signer_kind, s.signer_name, s.licence_number, s.algorithm,
                                         s.signed_at.isoformat(), not problems, problems)
                       for s in session.scalars(select(Signature).where(Signature.report_id == owner.id))]
-        images = _key_images(rt, session, exam.id, content)
+        images = reports.key_images(session, rt.store, exam.id, content)
         audit.record(session, principal.actor, "export", "report", report.id,
                      detail={"exam": exam.accession, "version": version, "format": "pdf", "lang": lang})
     data = pdf.render(content, status=report.status, version=report.version, content_sha256=report.content_sha256,
                       reason=report.reason, signatures=lines, images=images, lang=lang)
     name = f"{content.get('exam', {}).get('accession', exam_id)}-v{version}-{lang}.pdf"
     return Response(data, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
-
-
-def _key_images(rt: Any, session: Any, exam_id: int, content: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Key images of the findings this version keeps (a rejected false positive brings no image)."""
-    kept = {f.get("finding_id") for f in content.get("findings", [])}
-    wanted = [f.location.get("key_image") for f in review.findings_of(session, exam_id)
-              if f.id in kept and (f.location or {}).get("key_image")]
-    run = latest_run(session, exam_id)
-    stored = dict(run.attachments or {}) if run else {}
-    return [(name, rt.store.path_for(stored[name]).read_bytes()) for name in wanted
-            if name in stored and rt.store.verify(stored[name])]
 
 
 @router.get("/verify")

@@ -18,12 +18,14 @@ from dualsign.accounts import service as accounts
 from dualsign.accounts.models import Site, User
 from dualsign.analyzers.base import AnalysisResult
 from dualsign.analyzers.models import AnalysisRun
+from dualsign.analyzers.runs import latest_run
 from dualsign.audit import service as audit
 from dualsign.billing import service as billing
 from dualsign.billing.catalogue import Catalogue
 from dualsign.exams import service as exams
 from dualsign.exams.lifecycle import ExamStatus
 from dualsign.exams.models import Exam
+from dualsign.exams.store import FileStore
 from dualsign.patients.models import Patient
 from dualsign.reports.models import Report, ReportStatus
 from dualsign.review import service as review
@@ -227,3 +229,14 @@ def retract(session: Session, exam: Exam, user: User, password: str, actor: audi
                  detail={"exam": exam.accession, "report_id": report.id, "version": report.version,
                          "reason": reason.strip()})
     return report
+
+
+def key_images(session: Session, store: FileStore, exam_id: int, content: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Key images (name, PNG) of the findings a report version keeps; a rejected false positive brings none."""
+    kept = {f.get("finding_id") for f in content.get("findings", [])}
+    wanted = [str(f.location["key_image"]) for f in review.findings_of(session, exam_id)
+              if f.id in kept and (f.location or {}).get("key_image")]
+    run = latest_run(session, exam_id)
+    stored = dict(run.attachments or {}) if run else {}
+    return [(name, store.path_for(stored[name]).read_bytes()) for name in wanted
+            if name in stored and store.verify(stored[name])]

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dualsign.analyzers.models import AnalysisRun
 from dualsign.analyzers.registry import NoAnalyzer, analyzer_for_modality
+from dualsign.analyzers.runs import latest_run
 from dualsign.exams import service as exams
 from dualsign.exams.api import load_exam
 from dualsign.exams.models import Exam
@@ -27,9 +27,7 @@ def viewed_exam(rt: Runtime, session: Session, principal: Principal, exam_id: in
     exam = load_exam(rt, session, principal, exam_id)
     if exam.modality != modality:
         raise HTTPException(status.HTTP_409_CONFLICT, f"exam {exam_id} is {exam.modality}, not {modality}")
-    run = session.scalar(select(AnalysisRun).where(AnalysisRun.exam_id == exam.id, AnalysisRun.outcome == "succeeded")
-                         .order_by(AnalysisRun.id.desc()).limit(1))
-    return exam, run
+    return exam, latest_run(session, exam.id)
 
 
 def raw_findings(run: AnalysisRun | None) -> dict[str, Any]:
