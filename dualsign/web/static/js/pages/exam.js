@@ -4,6 +4,7 @@ import { get, post } from "../api.js";
 import { h } from "../dom.js";
 import { label, t } from "../i18n.js";
 import { toast } from "../main.js";
+import { imageLoader } from "../viewers/images.js";
 import { viewerFor } from "../viewers/index.js";
 import { signaturesBlock } from "./report.js";
 
@@ -71,20 +72,33 @@ export async function render(main, [examId]) {
       Object.assign(f, updated);
       exam.status = exam.status === "preliminary" ? "in_review" : exam.status;
       drawReview();
+      window.dispatchEvent(new CustomEvent("dualsign:findings-changed"));
     } catch (err) { toast(`${t("error")}: ${err.message}`); }
+  }
+
+  const keyImages = imageLoader();
+  function keyImage(name) {
+    const img = h("img", { class: "key-image", alt: `${t("key_image")}: ${name}`, "data-key-image": name });
+    keyImages.load(`/api/exams/${id}/images/${encodeURIComponent(name)}`).then((loaded) => { img.src = loaded.src; })
+      .catch(() => { img.alt = `${t("key_image")}: ${t("error")}`; });
+    return img;
   }
 
   function findingCard(f) {
     const state = f.origin === "physician" ? "added" : f.review_state;
     const actions = h("div", { class: "f-actions" });
+    // A click on the card (not its buttons) shows the finding in the viewer, e.g. jumps to its CT slice.
     const card = h("article", { class: "finding", "data-finding-id": f.id, "data-state": f.review_state,
-      "aria-label": f.label },
+      "aria-label": f.label, onclick: (e) => {
+        if (!e.target.closest("button, input, form")) window.dispatchEvent(new CustomEvent("dualsign:finding", { detail: f }));
+      } },
     h("div", { class: "row" }, h("span", { class: "f-label grow" }, f.label),
       f.critical ? h("span", { class: "badge u-critical" }, t("critical_flag")) : null,
       h("span", { class: "badge f-state" }, label(state))),
     h("div", { class: "kv" }, [f.code, f.confidence != null ? `${t("confidence")} ${Math.round(f.confidence * 100)}%` : null]
       .filter(Boolean).join(" · ")),
     h("div", { class: "kv" }, measurementsText(f.measurements)),
+    f.location?.key_image ? keyImage(f.location.key_image) : null,
     f.reject_reason ? h("div", { class: "kv bad" }, `${t("reject_reason")}: ${f.reject_reason}`) : null,
     actions);
     if (!reviewable()) return card;
@@ -238,6 +252,19 @@ export async function render(main, [examId]) {
     else viewerBox.append(h("p", { class: "muted" }, t("no_viewer", { modality: label(exam.modality) })));
   }
 
+  // A finding the physician added on the image (e.g. a missed nodule clicked on a CT slice).
+  const onAdded = (e) => {
+    if (!findings.some((f) => f.id === e.detail.id)) findings.push(e.detail);
+    drawReview();
+  };
+  const onError = (e) => toast(`${t("error")}: ${e.detail}`);
+  window.addEventListener("dualsign:finding-added", onAdded);
+  window.addEventListener("dualsign:error", onError);
   await refresh();
-  return () => { if (teardownViewer) teardownViewer(); };
+  return () => {
+    window.removeEventListener("dualsign:finding-added", onAdded);
+    window.removeEventListener("dualsign:error", onError);
+    if (teardownViewer) teardownViewer();
+    keyImages.release();
+  };
 }

@@ -1,8 +1,9 @@
-// One viewer module per modality. CT and fundus viewers arrive with their analyzers: each is a new module
-// exporting mount(container, exam) -> optional teardown, registered here. Nothing is drawn for a modality
-// without a real viewer.
+// One viewer module per modality, each exporting mount(container, exam) -> optional teardown. Nothing is
+// drawn for a modality without a real viewer.
 const VIEWERS = {
   ecg: () => import("./ecg.js"),
+  chest_ct: () => import("./ct.js"),
+  fundus: () => import("./fundus.js"),
 };
 
 export async function viewerFor(modality) {
