@@ -300,7 +300,7 @@ def read_dicom_series(files: Sequence[Path]) -> CTVolume:
         tilt_deg = float(np.degrees(np.arctan2(drift, span))) if span > 0 else 0.0
         for k in range(stack.shape[0]):
             if np.abs(shift_px[k]).max() > 0.01:
-                stack[k] = nd_shift(stack[k], (-shift_px[k, 0], -shift_px[k, 1]), order=1, cval=AIR_HU)
+                stack[k] = nd_shift(stack[k], (shift_px[k, 0], shift_px[k, 1]), order=1, cval=AIR_HU)
         notes.append(f"gantry tilt {tilt_deg:.1f} degrees corrected (slices resampled onto an orthogonal grid)")
 
     steps = np.diff(pos)
