@@ -20,11 +20,12 @@ from dualsign.analyzers.base import (
     Urgency,
 )
 from dualsign.analyzers.ct_nodule import classify, qc
-from dualsign.analyzers.ct_nodule.detect import Candidate, find_candidates
+from dualsign.analyzers.ct_nodule.detect import find_candidates
 from dualsign.analyzers.ct_nodule.followup import compare
 from dualsign.analyzers.ct_nodule.keyimage import key_image
 from dualsign.analyzers.ct_nodule.lungrads import NoduleForRads, exam_category, nodule_category
 from dualsign.analyzers.ct_nodule.lungs import LungMasks, segment_lungs
+from dualsign.analyzers.ct_nodule.masses import Mass, find_masses
 from dualsign.analyzers.ct_nodule.model_card import model_card
 from dualsign.analyzers.ct_nodule.read import CTVolume, looks_like_ct_file, read_ct
 from dualsign.analyzers.ct_nodule.segment import Segmentation, segment
@@ -40,8 +41,10 @@ MAX_REPORTED = 20
 class CTNoduleAnalyzer:
     modality = "chest_ct"
 
-    def __init__(self) -> None:
+    def __init__(self, report_probability: float = REPORT_PROBABILITY) -> None:
         self.card: ModelCard = model_card()
+        # Evaluation lowers this to trace the whole FROC curve; the service reports at the card's operating point.
+        self.report_probability = report_probability
 
     def can_read(self, path: Path) -> bool:
         return looks_like_ct_file(Path(path))
@@ -72,29 +75,28 @@ class CTNoduleAnalyzer:
         return self._result(raw, quality, attachments)
 
     def detect(self, vol: CTVolume, lungs: LungMasks) -> list[dict[str, Any]]:
+        sp = np.array(vol.spacing)
+        lesions: list[tuple[Segmentation | Mass, float]] = [(m, m.score) for m in find_masses(vol, lungs)]
         cands = find_candidates(vol, lungs)
         probs = classify.score_candidates(cands)
-        order = np.argsort(-probs)
-        out: list[tuple[Candidate, float, Segmentation]] = []
-        sp = np.array(vol.spacing)
-        for k in order:
-            p = float(probs[k])
-            if p < REPORT_PROBABILITY:
-                break
-            c = cands[int(k)]
-            if any(np.linalg.norm((c.center_index - s.center_index) * sp) < max(s.long_axis_mm / 2, c.radius_mm)
-                   for _, _, s in out):
+        # Largest first, so a nodule is measured from its own scale, not from a vessel-sized peak inside it.
+        accepted = sorted((i for i in range(len(cands)) if probs[i] >= self.report_probability),
+                          key=lambda i: (-cands[i].radius_mm, -probs[i]))
+
+        def inside_known(center: np.ndarray) -> bool:
+            return any(np.linalg.norm((center - les.center_index) * sp) < max(les.long_axis_mm / 2, 3.0)
+                       for les, _ in lesions)
+
+        for i in accepted:
+            c = cands[i]
+            if inside_known(c.center_index):
                 continue
             seg = segment(vol, c.center_index, c.radius_mm, lungs.closed, lungs.factor)
-            if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM:
+            if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM or inside_known(seg.center_index):
                 continue
-            if any(np.linalg.norm((seg.center_index - s.center_index) * sp) < max(s.long_axis_mm, seg.long_axis_mm) / 2
-                   for _, _, s in out):
-                continue
-            out.append((c, p, seg))
-            if len(out) >= MAX_REPORTED:
-                break
-        return [self._nodule(vol, lungs, c, p, s, i) for i, (c, p, s) in enumerate(out)]
+            lesions.append((seg, float(probs[i])))
+        lesions.sort(key=lambda t: (-t[1], -t[0].long_axis_mm))
+        return [self._nodule(vol, lungs, les, p, k) for k, (les, p) in enumerate(lesions[:MAX_REPORTED])]
 
     @staticmethod
     def _where(vol: CTVolume, lungs: LungMasks, zyx: np.ndarray) -> tuple[str, str]:
@@ -116,8 +118,7 @@ class CTNoduleAnalyzer:
         zone = "lower" if frac < 1 / 3 else ("middle" if frac < 2 / 3 else "upper")
         return side, zone
 
-    def _nodule(self, vol: CTVolume, lungs: LungMasks, c: Candidate, p: float, s: Segmentation, i: int
-                ) -> dict[str, Any]:
+    def _nodule(self, vol: CTVolume, lungs: LungMasks, s: Segmentation | Mass, p: float, i: int) -> dict[str, Any]:
         center_mm = vol.index_to_lps(s.center_index)
         side, zone = self._where(vol, lungs, s.center_index)
         kind = "mass" if s.long_axis_mm > MASS_MM else "nodule"
@@ -145,12 +146,14 @@ class CTNoduleAnalyzer:
             "mean_hu": round(s.mean_hu, 0),
             "max_hu": round(s.max_hu, 0),
             "density": s.density,
-            "solid_part_mm": round(s.solid_part_mm, 1),
+            "solid_part_mm": round(s.solid_part_mm if isinstance(s, Segmentation) else s.long_axis_mm, 1),
             "confidence": round(p, 3),
             "lung": side,
             "zone": zone,
             "key_image": name,
-            "lung_rads": nodule_category(NoduleForRads(s.density, mean_d, s.solid_part_mm), False),
+            "lung_rads": nodule_category(NoduleForRads(s.density, mean_d, s.long_axis_mm if isinstance(s, Mass)
+                                                       else s.solid_part_mm), False),
+            "source": "mass-stage" if isinstance(s, Mass) else "candidate-classifier",
             "_png": png,
         }
 

@@ -48,7 +48,7 @@ def _ball(radius_vox: tuple[float, float, float]) -> np.ndarray:
     ) ** 2 <= 1.0
 
 
-def _close(mask: np.ndarray, spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
+def close_mask(mask: np.ndarray, spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
     """Binary closing via distance transforms (fast for large radii, anisotropy-aware), on the mask's box."""
     if not mask.any():
         return mask
@@ -146,7 +146,7 @@ def segment_lungs(vol: CTVolume) -> LungMasks:
     for code, m in zip((1, 2) if len(parts) == 2 else (1,), parts, strict=False):
         filled = _fill_slices(m)
         label[filled & (label == 0)] = code
-        closed |= _close(filled, sp, CLOSING_MM)
+        closed |= close_mask(filled, sp, CLOSING_MM)
     closed &= body
     vols = {
         "right": round(float((label == 1).sum() * voxel_ml), 1),

@@ -48,7 +48,7 @@ def _ball(r: float) -> np.ndarray:
     return zz * zz + yy * yy + xx * xx <= r * r + 1e-6
 
 
-def _axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
+def axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
     """Longest chord (Feret) and the widest extent perpendicular to it, in mm, from pixel-centre outlines."""
     edge = mask2d & ~ndimage.binary_erosion(mask2d)
     pts = np.argwhere(edge).astype(np.float64) * px
@@ -94,7 +94,7 @@ def segment(
     `allowed` (working-grid bool mask, `allowed_factor` native voxels per cell) keeps the outline inside the
     searched lung region, which separates juxtapleural lesions from the chest wall.
     """
-    iso = float(np.clip(radius_mm / 8.0, 0.4, 2.5))
+    iso = float(np.clip(radius_mm / 12.0, 0.4, 1.0))  # about 12 voxels per radius, never coarser than 1 mm
     half_mm = 2.2 * radius_mm + 4.0
     sp = np.array(vol.spacing)
     c = np.asarray(center_zyx, float)
@@ -126,7 +126,8 @@ def segment(
     # layer is the ground-glass halo, not the solid core.
     ring = (dist >= 0.55 * radius_mm) & (dist <= 0.85 * radius_mm) & (smooth > lung_hu + 100)
     outer = float(np.median(smooth[ring])) if ring.sum() >= 8 else core
-    level = outer if outer < SOLID_HU < core else min(core, 100.0)
+    # Solid tissue is referenced at 0 HU so calcium or contrast does not pull the edge inwards.
+    level = outer if outer < SOLID_HU < core else min(core, 0.0)
     thr = 0.5 * (level + lung_hu)
     # Local lung: parenchyma closed with a ball the lesion's size, so a nodule on the pleura stays in and the
     # chest wall stays out.
@@ -175,7 +176,7 @@ def segment(
     border_fraction = float((comp & border).sum()) / max(1.0, float(comp.sum()) ** (2 / 3))
     areas = comp.sum(axis=(1, 2))
     best = [int(k) for k in np.argsort(areas)[::-1][:3] if areas[k] > 0]
-    axes = [_axes_2d(comp[k], iso) for k in best]
+    axes = [axes_2d(comp[k], iso) for k in best]
     j = int(np.argmax([a[0] for a in axes]))
     long_mm, short_mm = axes[j]
     vals = roi[comp]
@@ -186,7 +187,7 @@ def segment(
         sizes = ndimage.sum_labels(solid, slab, np.arange(1, slab.max() + 1))
         big = slab == int(np.argmax(sizes)) + 1
         sareas = big.sum(axis=(1, 2))
-        solid_mm = max(_axes_2d(big[k], iso)[0] for k in np.argsort(sareas)[::-1][:3] if sareas[k] > 0)
+        solid_mm = max(axes_2d(big[k], iso)[0] for k in np.argsort(sareas)[::-1][:3] if sareas[k] > 0)
     solid_fraction = float(solid.sum()) / n
     hot = float(np.percentile(vals, 75))
     if hot > CALCIFIED_HU:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from dualsign.analyzers.ct_nodule.read import CTVolume, read_ct
 
 DATA = Path(os.environ.get("DUALSIGN_DATA", "/work/shared/data"))

@@ -3,9 +3,10 @@
 Independent of the detector on purpose (its own lung region, its own geometry code): nothing here imports the
 analyzer's segmentation or detection, so neither can be tuned to the other's quirks.
 
-A nodule is an ellipsoid (4-30 mm axial long axis) of solid, ground-glass or part-solid density, placed isolated, against the pleura (juxtapleural) or touching a vessel (juxtavascular). Its partial
-volume is computed on a 3x supersampled grid, blurred with a point-spread function from the host's slice thickness,
-given noise of the host's measured level, and only ever brightens the host (vessels and pleura show through).
+A nodule is an ellipsoid (4-30 mm axial long axis) of solid, ground-glass or part-solid density, placed isolated,
+against the pleura (juxtapleural) or touching a vessel (juxtavascular). Its partial volume is computed on a 3x
+supersampled grid, blurred with a point-spread function from the host's slice thickness, given noise of the host's
+measured level, and only ever brightens the host (vessels and pleura show through).
 """
 
 from __future__ import annotations
