@@ -36,6 +36,7 @@ MIN_DIAMETER_MM = 4.0
 MASS_MM = 30.0
 REPORT_PROBABILITY = 0.5  # operating point; card.json records the figures measured at it
 MAX_REPORTED = 20
+MAX_SEGMENTED = 40  # most likely candidates measured per exam (bounds the time per exam)
 
 
 class CTNoduleAnalyzer:
@@ -80,8 +81,8 @@ class CTNoduleAnalyzer:
         cands = find_candidates(vol, lungs)
         probs = classify.score_candidates(cands)
         # Largest first, so a nodule is measured from its own scale, not from a vessel-sized peak inside it.
-        accepted = sorted((i for i in range(len(cands)) if probs[i] >= self.report_probability),
-                          key=lambda i: (-cands[i].radius_mm, -probs[i]))
+        likely = [int(i) for i in np.argsort(-probs)[:MAX_SEGMENTED] if probs[i] >= self.report_probability]
+        accepted = sorted(likely, key=lambda i: (-cands[i].radius_mm, -probs[i]))
 
         def inside_known(center: np.ndarray) -> bool:
             return any(np.linalg.norm((center - les.center_index) * sp) < max(les.long_axis_mm / 2, 3.0)

@@ -48,24 +48,31 @@ def _ellipsoid(radius_mm: float, spacing: tuple[float, float, float]) -> np.ndar
 def find_masses(vol: CTVolume, lungs: LungMasks) -> list[Mass]:
     if not lungs.found:
         return []
-    hu = block_mean(vol.hu, lungs.factor)
-    sp = lungs.spacing
-    lung = lungs.label > 0
+    hu_work = block_mean(vol.hu, lungs.factor)
+    lung_work = lungs.label > 0
+    # Search on a grid twice as coarse as the lung grid (masses are >= 30 mm), measure on the lung grid.
+    g = (2, 2, 2)
+    hu = block_mean(hu_work, g)
+    lung = block_mean(lung_work, g) > 0.5
+    label = np.zeros(lung.shape, np.uint8)
+    sub = lungs.label[: lung.shape[0] * 2 : 2, : lung.shape[1] * 2 : 2, : lung.shape[2] * 2 : 2]
+    label[lung] = sub[lung]
+    sp = tuple(s * k for s, k in zip(lungs.spacing, g, strict=True))
     envelope = np.zeros_like(lung)
-    for code in np.unique(lungs.label[lungs.label > 0]):
-        envelope |= close_mask(lungs.label == code, sp, ENVELOPE_MM)
+    for code in np.unique(label[label > 0]):
+        envelope |= close_mask(label == code, sp, ENVELOPE_MM)  # type: ignore[arg-type]
     dense = envelope & ~lung & (hu > -300)
-    opened = ndimage.binary_opening(dense, _ellipsoid(OPENING_MM, sp))
+    opened = ndimage.binary_opening(dense, _ellipsoid(OPENING_MM, sp))  # type: ignore[arg-type]
     lab, n = ndimage.label(opened)
     near_lung = ndimage.binary_dilation(lung)
     voxel_mm3 = float(np.prod(sp))
+    wsp = lungs.spacing
     out: list[Mass] = []
     for i, box in enumerate(ndimage.find_objects(lab), start=1):
         if box is None:
             continue
         comp = lab[box] == i
-        volume = float(comp.sum()) * voxel_mm3
-        if volume < MIN_VOLUME_ML * 1000:
+        if float(comp.sum()) * voxel_mm3 < MIN_VOLUME_ML * 1000:
             continue
         pts = np.argwhere(comp) * np.array(sp)
         extent = pts.max(0) - pts.min(0) + np.array(sp)
@@ -74,21 +81,28 @@ def find_masses(vol: CTVolume, lungs: LungMasks) -> list[Mass]:
         contact = float((surface & near_lung[box]).sum()) / max(1, int(surface.sum()))
         if compact < MIN_COMPACTNESS or contact < MIN_CONTACT:
             continue
-        areas = comp.sum(axis=(1, 2))
+        # back on the lung grid: the soft tissue of this component, outside the aerated lung
+        wbox = tuple(slice(b.start * 2, min(b.stop * 2, n_)) for b, n_ in zip(box, hu_work.shape, strict=True))
+        up = np.repeat(np.repeat(np.repeat(comp, 2, 0), 2, 1), 2, 2)
+        up = up[: wbox[0].stop - wbox[0].start, : wbox[1].stop - wbox[1].start, : wbox[2].stop - wbox[2].start]
+        fine = up & (hu_work[wbox] > -300) & ~lung_work[wbox]
+        if not fine.any():
+            continue
+        areas = fine.sum(axis=(1, 2))
         best = [int(k) for k in np.argsort(areas)[::-1][:3] if areas[k] > 0]
-        axes = [axes_2d(comp[k], sp[1]) for k in best]
+        axes = [axes_2d(fine[k], wsp[1]) for k in best]
         j = int(np.argmax([a[0] for a in axes]))
-        vals = hu[box][comp]
+        vals = hu_work[wbox][fine]
         f = np.array(lungs.factor)
-        lo = np.array([b.start for b in box])
-        centroid = (np.argwhere(comp).mean(0) + lo + 0.5) * f - 0.5
+        lo = np.array([b.start for b in wbox])
+        centroid = (np.argwhere(fine).mean(0) + lo + 0.5) * f - 0.5
         slice_native = int(round((lo[0] + best[j] + 0.5) * f[0] - 0.5))
         out.append(Mass(
             center_index=centroid,
             long_axis_mm=axes[j][0],
             short_axis_mm=min(axes[j][1], axes[j][0]),
             axial_slice_index=slice_native,
-            volume_mm3=volume,
+            volume_mm3=float(fine.sum()) * float(np.prod(wsp)),
             mean_hu=float(vals.mean()),
             max_hu=float(vals.max()),
             density="calcified" if float(np.percentile(vals, 75)) > CALCIFIED_HU else "solid",

@@ -139,7 +139,8 @@ def _headers(files: Sequence[Path]) -> tuple[list[Any], list[str]]:
         if not _is_dicom(f):
             continue
         try:
-            ds = pydicom.dcmread(str(f), stop_before_pixels=True, force=True)
+            # Large elements (pixel data) are read on first use: one pass over each file's header now.
+            ds = pydicom.dcmread(str(f), defer_size=4096, force=True)
         except Exception:
             skipped.append(f.name)
             continue
@@ -219,12 +220,11 @@ def choose_series(headers: Sequence[Any]) -> tuple[list[Any], list[str]]:
 
 
 def _pixels(ds_header: Any) -> np.ndarray:
-    import pydicom
-
     path = Path(ds_header.filename)
     try:
-        ds = pydicom.dcmread(str(path), force=True)
-        arr = ds.pixel_array
+        if "PixelData" not in ds_header:
+            raise ValueError("no pixel data")
+        arr = ds_header.pixel_array
     except Exception as exc:
         ts = getattr(getattr(ds_header, "file_meta", None), "TransferSyntaxUID", None)
         syntax = f" (transfer syntax {ts.name if ts is not None else 'unknown'})"

@@ -42,10 +42,16 @@ class Segmentation:
     tubeness: float = 0.0
 
 
-def _ball(r: float) -> np.ndarray:
-    k = max(1, int(np.ceil(r)))
-    zz, yy, xx = np.ogrid[-k : k + 1, -k : k + 1, -k : k + 1]
-    return zz * zz + yy * yy + xx * xx <= r * r + 1e-6
+def _erode(mask: np.ndarray, r_mm: float, iso: float) -> np.ndarray:
+    """Erosion by a ball, through the distance transform (fast for any radius)."""
+    pad = np.pad(mask, 1)
+    return (ndimage.distance_transform_edt(pad, sampling=iso) > r_mm)[1:-1, 1:-1, 1:-1]
+
+
+def _dilate(mask: np.ndarray, r_mm: float, iso: float) -> np.ndarray:
+    if not mask.any():
+        return mask
+    return ndimage.distance_transform_edt(~mask, sampling=iso) <= r_mm
 
 
 def axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
@@ -89,6 +95,25 @@ def segment(
     allowed: np.ndarray | None = None,
     allowed_factor: tuple[int, int, int] = (1, 1, 1),
 ) -> Segmentation:
+    """Outline the lesion, then once more at the radius the first outline implies when the detector's scale was
+    off by more than 15 % (the ring, opening and search reach all scale with the radius)."""
+    first = _segment_once(vol, center_zyx, radius_mm, allowed, allowed_factor)
+    if not first.ok:
+        return first
+    implied = float((3.0 * first.volume_mm3 / (4.0 * np.pi)) ** (1.0 / 3.0))
+    if abs(implied - radius_mm) <= 0.15 * radius_mm:
+        return first
+    second = _segment_once(vol, center_zyx, implied, allowed, allowed_factor)
+    return second if second.ok else first
+
+
+def _segment_once(
+    vol: CTVolume,
+    center_zyx: np.ndarray,
+    radius_mm: float,
+    allowed: np.ndarray | None = None,
+    allowed_factor: tuple[int, int, int] = (1, 1, 1),
+) -> Segmentation:
     """Outline the lesion around `center_zyx` (native index) expected to be about `radius_mm` in radius.
 
     `allowed` (working-grid bool mask, `allowed_factor` native voxels per cell) keeps the outline inside the
@@ -124,8 +149,12 @@ def segment(
         return Segmentation(False, core_hu=core, lung_hu=lung_hu)
     # The outer edge is half-way between the lung and the lesion's outer layer: for a part-solid lesion that
     # layer is the ground-glass halo, not the solid core.
-    ring = (dist >= 0.55 * radius_mm) & (dist <= 0.85 * radius_mm) & (smooth > lung_hu + 100)
-    outer = float(np.median(smooth[ring])) if ring.sum() >= 8 else core
+    # The ring must be mostly lesion: a ring in the lung around a solid nodule (radius overestimated) sees only
+    # the blurred edge, which is not a halo.
+    ring_all = (dist >= 0.55 * radius_mm) & (dist <= 0.85 * radius_mm)
+    ring = ring_all & (smooth > lung_hu + 100)
+    halo = ring.sum() >= 8 and ring.sum() >= 0.6 * ring_all.sum()
+    outer = float(np.median(smooth[ring])) if halo else core
     # Solid tissue is referenced at 0 HU so calcium or contrast does not pull the edge inwards.
     level = outer if outer < SOLID_HU < core else min(core, 0.0)
     thr = 0.5 * (level + lung_hu)
@@ -133,7 +162,7 @@ def segment(
     # chest wall stays out.
     air = smooth < 0.5 * (lung_hu + thr)
     if air.any():
-        reach = radius_mm + 2.0
+        reach = 1.5 * radius_mm + 2.0  # fills the lesion even when the detector underestimated its radius
         pad = int(np.ceil(reach / iso)) + 1
         a = np.pad(air, pad, mode="edge")
         grown = ndimage.distance_transform_edt(~a, sampling=iso) <= reach
@@ -149,8 +178,8 @@ def segment(
         seed = lab[np.unravel_index(int(np.argmin(near)), near.shape)]
     comp = lab == seed
     # Cut vessels: open with a ball about a third of the lesion radius, keep the part at the centre, regrow edges.
-    rho = float(np.clip(0.45 * radius_mm, 1.0, 5.0)) / iso
-    opened = ndimage.binary_opening(comp, _ball(rho))
+    rho_mm = float(np.clip(0.45 * radius_mm, 1.0, 5.0))
+    opened = _dilate(_erode(comp, rho_mm, iso), rho_mm, iso)
     olab, _ = ndimage.label(opened)
     oseed = olab[tuple(cr)]
     if oseed == 0 and opened.any():
@@ -159,7 +188,7 @@ def segment(
             oseed = olab[np.unravel_index(int(np.argmin(near)), near.shape)]
     if oseed:
         core_part = olab == oseed
-        comp = comp & ndimage.binary_dilation(core_part, _ball(rho + 1.0))
+        comp = comp & _dilate(core_part, rho_mm + iso, iso)
         lab2, _ = ndimage.label(comp)
         comp = lab2 == lab2[tuple(np.argwhere(core_part)[0])]
     n = int(comp.sum())
