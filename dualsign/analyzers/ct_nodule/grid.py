@@ -12,12 +12,23 @@ def factors(spacing: tuple[float, float, float], target_mm: float) -> tuple[int,
 
 
 def block_mean(vol: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
-    """Mean over f-sized blocks (trailing partial blocks dropped): a cheap, alias-free downsample."""
+    """Mean over f-sized blocks (trailing partial blocks dropped): a cheap, alias-free downsample.
+
+    Strided sums axis by axis, on the shrinking array: far cheaper than a reshape-mean over the whole volume.
+    """
     if f == (1, 1, 1):
         return vol.astype(np.float32)
-    z, y, x = (n - n % k for n, k in zip(vol.shape, f, strict=True))
-    v = vol[:z, :y, :x].astype(np.float32)
-    return v.reshape(z // f[0], f[0], y // f[1], f[1], x // f[2], f[2]).mean(axis=(1, 3, 5))
+    out: np.ndarray = vol
+    for axis, k in enumerate(f):
+        if k == 1:
+            continue
+        n = out.shape[axis] - out.shape[axis] % k
+        parts = [np.take(out, np.arange(i, n, k), axis=axis).astype(np.float32) for i in range(k)]
+        acc = parts[0]
+        for p in parts[1:]:
+            acc += p
+        out = acc
+    return (out / float(np.prod(f))).astype(np.float32)
 
 
 def upsample_mask(mask: np.ndarray, f: tuple[int, int, int], shape: tuple[int, int, int]) -> np.ndarray:

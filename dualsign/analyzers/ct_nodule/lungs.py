@@ -63,9 +63,14 @@ def close_mask(mask: np.ndarray, spacing: tuple[float, float, float], radius_mm:
 
 
 def _fill_slices(mask: np.ndarray) -> np.ndarray:
-    out = np.empty_like(mask)
-    for k in range(mask.shape[0]):
-        out[k] = ndimage.binary_fill_holes(mask[k])
+    """Fill holes slice by slice, within the mask's bounding box (the costly part scales with the area)."""
+    out = mask.copy()
+    objs = ndimage.find_objects(mask.astype(np.uint8))
+    if not objs or objs[0] is None:
+        return out
+    bz, by, bx = objs[0]
+    for k in range(bz.start, bz.stop):
+        out[k, by, bx] = ndimage.binary_fill_holes(mask[k, by, bx])
     return out
 
 
