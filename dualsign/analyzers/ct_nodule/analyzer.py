@@ -148,7 +148,7 @@ class CTNoduleAnalyzer:
             "max_hu": round(s.max_hu, 0),
             "density": s.density,
             "solid_part_mm": round(s.solid_part_mm if isinstance(s, Segmentation) else s.long_axis_mm, 1),
-            "confidence": round(p, 3),
+            "confidence": round(p, 4),
             "lung": side,
             "zone": zone,
             "key_image": name,

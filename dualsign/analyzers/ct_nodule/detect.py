@@ -16,12 +16,13 @@ from dualsign.analyzers.ct_nodule.lungs import LungMasks
 from dualsign.analyzers.ct_nodule.read import CTVolume
 
 # (grid mm, radii mm searched on that grid): radius r <-> sigma = r / sqrt(3)
-# (grid mm, radii mm searched on that grid, most candidates kept from the level)
+# (grid mm, radii mm searched on that grid, most candidates kept from the level). The caps are generous because
+# peaks are ranked by raw response, where faint ground-glass lesions rank below dense vessel junctions.
 LEVELS: tuple[tuple[float, tuple[float, ...], int], ...] = (
-    (1.25, (2.0, 2.9), 160),
-    (2.5, (4.2, 6.0), 100),
-    (5.0, (8.5, 12.0), 50),
-    (8.0, (17.0, 25.0), 25),
+    (1.25, (2.0, 2.9), 300),
+    (2.5, (4.2, 6.0), 200),
+    (5.0, (8.5, 12.0), 100),
+    (8.0, (17.0, 25.0), 50),
 )
 MIN_RESPONSE_HU = 40.0
 FEATURES = (

@@ -101,10 +101,11 @@ def segment(
     if not first.ok:
         return first
     implied = float((3.0 * first.volume_mm3 / (4.0 * np.pi)) ** (1.0 / 3.0))
-    if abs(implied - radius_mm) <= 0.15 * radius_mm:
-        return first
-    second = _segment_once(vol, center_zyx, implied, allowed, allowed_factor)
-    return second if second.ok else first
+    best = first
+    if abs(implied - radius_mm) > 0.15 * radius_mm:
+        second = _segment_once(vol, center_zyx, implied, allowed, allowed_factor)
+        best = second if second.ok else first
+    return best
 
 
 def _segment_once(

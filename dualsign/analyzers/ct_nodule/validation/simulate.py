@@ -141,6 +141,10 @@ def _pick_centers(maps: tuple[np.ndarray, np.ndarray], spacing: np.ndarray, plac
         sel = (np.abs(to_vessel - radius_mm * 0.9) < 0.7) & (to_pleura > radius_mm + 2.0)
     else:
         sel = (to_pleura > radius_mm + 3.0) & (to_vessel > radius_mm + 1.0)
+    # the whole nodule inside the scan: keep its centre a radius (+2 mm) from the first and last slice
+    margin = int(np.ceil((radius_mm + 2.0) / spacing[0]))
+    sel[:margin] = False
+    sel[max(0, sel.shape[0] - margin):] = False
     cand = np.argwhere(sel)
     for _ in range(50):
         if len(cand) == 0:
