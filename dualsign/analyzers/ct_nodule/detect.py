@@ -84,7 +84,7 @@ def find_candidates(vol: CTVolume, lungs: LungMasks) -> list[Candidate]:
             native = lo + (p + 0.5) / zoom - 0.5
             level_found.append(Candidate(native, float(best_r[tuple(p)]), float(best[tuple(p)]), float(img[tuple(p)]),
                                          p.astype(np.float32)))
-        for cand in _suppress(level_found, sp)[:keep]:
+        for cand in _suppress(level_found, sp, keep):
             p = cand.features.astype(int)
             cand.features = patch_features(img, p, cand.radius_mm / grid_mm, level, cand.response)
             found.append(cand)
@@ -133,18 +133,18 @@ def _eigen_ratios(patch: np.ndarray, c: np.ndarray, sigma: float) -> tuple[float
     return float(mags[2] / mags[0]), float(mags[1] / mags[0]), float(n_negative)
 
 
-def _suppress(cands: list[Candidate], spacing: np.ndarray) -> list[Candidate]:
-    """Within one level: keep the strongest response where candidates overlap (within the larger radius)."""
+def _suppress(cands: list[Candidate], spacing: np.ndarray, keep: int) -> list[Candidate]:
+    """Within one level, strongest first: drop a candidate inside the radius of one already kept; stop at `keep`."""
     kept: list[Candidate] = []
-    pts: list[np.ndarray] = []
-    radii: list[float] = []
+    pts = np.empty((keep, 3))
+    radii = np.empty(keep)
     for c in cands:
         mm = c.center_index * spacing
-        if pts:
-            d = np.linalg.norm(np.array(pts) - mm, axis=1)
-            if np.any(d < np.maximum(np.array(radii), c.radius_mm)):
-                continue
+        n = len(kept)
+        if n and np.any(np.linalg.norm(pts[:n] - mm, axis=1) < np.maximum(radii[:n], c.radius_mm)):
+            continue
+        pts[n], radii[n] = mm, c.radius_mm
         kept.append(c)
-        pts.append(mm)
-        radii.append(c.radius_mm)
+        if len(kept) == keep:
+            break
     return kept

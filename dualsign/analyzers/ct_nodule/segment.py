@@ -38,8 +38,6 @@ class Segmentation:
     elongation: float = 1.0
     border_fraction: float = 0.0
     fill_ratio: float = 0.0
-    blobness: float = 0.0
-    tubeness: float = 0.0
 
 
 def _erode(mask: np.ndarray, r_mm: float, iso: float) -> np.ndarray:
@@ -68,24 +66,6 @@ def axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
     u = (pts[j] - pts[i]) / max(long_mm, 1e-9)
     perp = pts @ np.array([-u[1], u[0]])
     return long_mm + px, float(perp.max() - perp.min()) + px
-
-
-def _hessian_ratios(roi: np.ndarray, c: tuple[int, ...], sigma: float) -> tuple[float, float]:
-    """Blob vs tube at the centre: |l3|/|l1| (1 for a sphere, 0 for a tube), and |l2|/|l1|."""
-    h = np.zeros((3, 3))
-    orders = {(0, 0): (2, 0, 0), (1, 1): (0, 2, 0), (2, 2): (0, 0, 2), (0, 1): (1, 1, 0), (0, 2): (1, 0, 1),
-              (1, 2): (0, 1, 1)}
-    lo = [max(0, ci - int(4 * sigma) - 2) for ci in c]
-    sub = roi[lo[0] : c[0] + int(4 * sigma) + 3, lo[1] : c[1] + int(4 * sigma) + 3, lo[2] : c[2] + int(4 * sigma) + 3]
-    cc = tuple(ci - li for ci, li in zip(c, lo, strict=True))
-    for (a, b), order in orders.items():
-        v = float(ndimage.gaussian_filter(sub, sigma, order=order, mode="nearest")[cc])
-        h[a, b] = h[b, a] = v
-    ev = np.linalg.eigvalsh(h)  # ascending: most negative first for a bright blob
-    mags = np.sort(np.abs(ev))[::-1]
-    if mags[0] <= 1e-6 or ev.max() > 0.5 * mags[0]:
-        return 0.0, 0.0
-    return float(mags[2] / mags[0]), float(mags[1] / mags[0])
 
 
 def segment(
@@ -228,7 +208,6 @@ def _segment_once(
         density = "solid"
     else:
         density = "part-solid"
-    blob, tube = _hessian_ratios(roi, tuple(int(v) for v in cr), max(radius_mm / np.sqrt(3) / iso, 1.0))
     center_native = lo + centroid / zoom
     fill_ratio = float(n) / max(1.0, (4 / 3) * np.pi * (radius_mm / iso) ** 3)
     return Segmentation(
@@ -248,6 +227,4 @@ def _segment_once(
         elongation=elongation,
         border_fraction=border_fraction,
         fill_ratio=fill_ratio,
-        blobness=blob,
-        tubeness=tube,
     )
