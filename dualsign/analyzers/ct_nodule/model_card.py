@@ -1,0 +1,42 @@
+"""The analyzer's ModelCard from weights/card.json (written by training/train_candidates.py), never typed in."""
+
+from __future__ import annotations
+
+import hashlib
+
+from dualsign.analyzers.base import ModelCard
+from dualsign.analyzers.ct_nodule import classify
+
+VERSION = "0.1.0"
+LIMITATIONS = (
+    "The candidate classifier was trained and validated only on simulated nodules (smooth ellipsoids) inserted "
+    "into real CT of three patients (one Lung-PET-CT-Dx patient, two LIDC-IDRI slabs); it has not been validated "
+    "on real small nodules or on a whole LIDC/LUNA-class set, and real spiculated or irregular nodules may be "
+    "missed or mis-sized. On the one real whole-lung series (5 mm) it reports hilar vessel clusters as nodules. "
+    "Masses against the mediastinum or chest wall come from a rule-based stage whose score is not a calibrated "
+    "probability. Motion artefacts are not assessed. Lung-RADS 4X features (spiculation, nodes), airway nodules "
+    "and cysts are not assessed. Lobes are not segmented: location is lung and zone (upper/middle/lower third). "
+    "Adults; chest CT only."
+)
+
+
+def model_card() -> ModelCard:
+    card = classify.load_card()
+    sha = classify.weights_sha256()
+    verified = card is not None and sha is not None and card.get("weights_sha256", {}).get("candidates.onnx") == sha
+    weights = sha if verified and sha else hashlib.sha256(b"").hexdigest()
+    return ModelCard(
+        name="dualsign-ct-nodule",
+        version=VERSION,
+        modality="chest_ct",
+        intended_use=(
+            "Preliminary reading of adult chest CT for lung nodules and masses (detection, size, volume, density, "
+            "Lung-RADS v2022, follow-up growth) for review and signature by a licensed physician; not for "
+            "unsupervised diagnosis."
+        ),
+        training_data=str(card.get("training_data")) if verified and card else
+        "Rule-based candidate scoring only (weights missing or not matching card.json).",
+        accuracy=dict(card.get("accuracy", {})) if verified and card else {"see": "BENCHMARKS.md"},
+        weights_sha256=weights,
+        limitations=LIMITATIONS,
+    )

@@ -1,0 +1,128 @@
+"""Train the candidate classifier on simulated nodules in the training hosts; write weights/candidates.onnx.
+
+    python -m dualsign.analyzers.ct_nodule.training.train_candidates [--scans 6]
+
+Positives: candidates within a simulated nodule's radius of its centre (the LUNA16 hit rule). Negatives: every
+other candidate, except those at a real lesion of the host (neither label is known to be right there).
+Seeds 1000+ (training) never overlap the evaluation seeds of benchmarks/ct_simulated_nodules.py (0-99).
+A gradient-boosted tree ensemble is fitted on all training scans; its logistic calibration is fitted on
+out-of-fold predictions (5 folds by scan), so every calibration example comes from a scan the fold's model did
+not see. The evaluation hosts are never seen here. `--cache` keeps the candidate features between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+
+from dualsign.analyzers.ct_nodule.classify import CARD_FILE, MODEL_FILE
+from dualsign.analyzers.ct_nodule.detect import FEATURES, find_candidates
+from dualsign.analyzers.ct_nodule.lungs import segment_lungs
+from dualsign.analyzers.ct_nodule.validation.hosts import Host, lesion_avoid_list, near_real_lesion, training_hosts
+from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
+
+TRAIN_SEED0 = 1000
+
+
+def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np.ndarray]:
+    vol = host.volume
+    hu, truth = simulate_scan(vol.hu, vol.spacing, vol.index_to_lps, host.thickness_mm, n_nodules, seed,
+                              avoid=lesion_avoid_list(host))
+    scan = type(vol)(hu, vol.spacing, vol.origin, vol.axes, host.thickness_mm)
+    lungs = segment_lungs(scan)
+    cands = find_candidates(scan, lungs)
+    sp = np.array(vol.spacing)
+    xs, ys = [], []
+    for c in cands:
+        hit = any(np.linalg.norm((c.center_index - np.array(t.center_index)) * sp) <= t.diameter_mm / 2 for t in truth)
+        if not hit and near_real_lesion(host, vol.index_to_lps(c.center_index)):
+            continue
+        xs.append(c.features)
+        ys.append(1 if hit else 0)
+    return np.array(xs, np.float32), np.array(ys, np.int64)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scans", type=int, default=6, help="simulated scans per training host")
+    ap.add_argument("--cache", default=None, help=".npz file to keep / reuse the candidate features")
+    args = ap.parse_args()
+    from onnx import __version__ as _onnx_version  # noqa: F401  (the export needs onnx)
+    from skl2onnx import to_onnx
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    if args.cache and os.path.exists(args.cache):
+        z = np.load(args.cache)
+        groups = [(z[f"x{i}"], z[f"y{i}"]) for i in range(int(z["n"]))]
+    else:
+        t0 = time.time()
+        for h_i, host in enumerate(training_hosts()):
+            n = 10 if host.volume.shape[0] * host.volume.spacing[0] > 150 else 3
+            for k in range(args.scans):
+                seed = TRAIN_SEED0 + 100 * h_i + k
+                groups.append(scan_examples(host, seed, n))
+                print(f"{host.name} seed {seed}: {len(groups[-1][1])} candidates, {int(groups[-1][1].sum())} "
+                      f"positive ({time.time() - t0:.0f} s)", flush=True)
+        if args.cache:
+            arrays = {f"x{i}": g[0] for i, g in enumerate(groups)} | {f"y{i}": g[1] for i, g in enumerate(groups)}
+            np.savez_compressed(args.cache, n=len(groups), **arrays)  # type: ignore[arg-type]
+
+    def new_model() -> GradientBoostingClassifier:
+        return GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.08, subsample=0.8,
+                                          min_samples_leaf=20, random_state=0)
+
+    # out-of-fold scores for the calibration, folds by scan
+    oof_logit: list[np.ndarray] = []
+    oof_y: list[np.ndarray] = []
+    for fold in range(5):
+        fit = [g for i, g in enumerate(groups) if i % 5 != fold]
+        held = [g for i, g in enumerate(groups) if i % 5 == fold]
+        if not held:
+            continue
+        m = new_model().fit(np.concatenate([g[0] for g in fit]), np.concatenate([g[1] for g in fit]))
+        p = np.clip(m.predict_proba(np.concatenate([g[0] for g in held]))[:, 1], 1e-6, 1 - 1e-6)
+        oof_logit.append(np.log(p / (1 - p)))
+        oof_y.append(np.concatenate([g[1] for g in held]))
+    logit, y_cal = np.concatenate(oof_logit), np.concatenate(oof_y)
+    cal = LogisticRegression(C=1.0).fit(logit[:, None], y_cal)
+    a, b = float(cal.coef_[0, 0]), float(cal.intercept_[0])
+    pc = 1 / (1 + np.exp(-(a * logit + b)))
+    brier = float(np.mean((pc - y_cal) ** 2))
+    x_fit = np.concatenate([g[0] for g in groups])
+    y_fit = np.concatenate([g[1] for g in groups])
+    model = new_model().fit(x_fit, y_fit)
+    onx = to_onnx(model, x_fit[:1], options={id(model): {"zipmap": False}}, target_opset=15)
+    MODEL_FILE.write_bytes(onx.SerializeToString())
+    sha = hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
+    card = {
+        "command": "python -m dualsign.analyzers.ct_nodule.training.train_candidates --scans " + str(args.scans),
+        "scans": len(groups),
+        "features": list(FEATURES),
+        "weights_sha256": {MODEL_FILE.name: sha},
+        "calibration": {"a": a, "b": b, "brier_out_of_fold": brier, "n_calibration": int(len(y_cal)),
+                        "method": "logistic on 5-fold out-of-fold scores, folds by scan"},
+        "training_data": (
+            "Simulated nodules (4-30 mm; solid, ground-glass, part-solid; isolated, juxtapleural, juxtavascular) "
+            "inserted into real CT: Lung-PET-CT-Dx A0001 B-kernel series (5 mm native and resampled to 1.25 mm) "
+            f"and the LIDC-IDRI-0002 slab; seeds {TRAIN_SEED0}+, {len(groups)} scans, "
+            f"{int(y_fit.sum())} positive and {int((1 - y_fit).sum())} negative "
+            "candidates. No real nodule was used as a positive."
+        ),
+        "accuracy": {
+            "see": "BENCHMARKS.md 'Chest CT' (benchmarks/ct_simulated_nodules.py on the evaluation hosts "
+            "A0001 L-kernel resampled to 1 mm and LIDC-IDRI-0001, seeds 0-99; never used in training)",
+        },
+    }
+    CARD_FILE.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    print(json.dumps({"n": int(len(y_fit)), "positives": int(y_fit.sum()), "brier_oof": brier, "a": a, "b": b}))
+
+
+if __name__ == "__main__":
+    main()
