@@ -84,9 +84,11 @@ def seed_exams(rt: Runtime) -> int:
             patient = patients.find_or_create(
                 session, actor, site_id=site.id, mrn=p["mrn"], name=p["name"], sex=p["sex"],
                 birth_date=dt.date.fromisoformat(p["birth_date"]), insurance_number=p["insurance_number"])
+            # An entry names its files, or a folder whose every file is one exam (a CT series).
+            paths = sorted(Path(str(samples / entry["folder"])).iterdir()) if "folder" in entry \
+                else [Path(str(samples / name)) for name in entry["files"]]
             with ExitStack() as stack:
-                files = [exams.IncomingFile(name, stack.enter_context(Path(str(samples / name)).open("rb")))
-                         for name in entry["files"]]
+                files = [exams.IncomingFile(path.name, stack.enter_context(path.open("rb"))) for path in paths]
                 exam, new = exams.receive(session, rt.store, files=files, modality=entry["modality"], site=site,
                                           patient=patient, actor=actor)
             if new:

@@ -1,7 +1,8 @@
 """Real CT from the repo alone: 11 slices of LIDC-IDRI-0001 (JPEG 2000 lossless) with the readers' nodule marks.
 
 The nodule must be found, and its long-axis diameter and volume must fall within the range of the four
-readers' contours (tests/data/ct_nodule/ATTRIBUTION.md says where the sample comes from).
+readers' contours (tests/data/ct_nodule/ATTRIBUTION.md says where the sample comes from; the slices are the demo's,
+in dualsign/demo/samples/).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from dualsign.analyzers.ct_nodule import CTNoduleAnalyzer
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "ct_nodule"
+SLAB = Path(__file__).resolve().parents[3] / "dualsign" / "demo" / "samples" / "lidc-idri-0001-slab"
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +26,7 @@ def readers() -> list[dict[str, str]]:
 
 
 def test_lidc_nodule_found_within_the_readers_range(readers: list[dict[str, str]]) -> None:
-    pytest.importorskip("openjpeg")  # the sample is JPEG 2000 lossless
-    result = CTNoduleAnalyzer().analyze([SAMPLE / "lidc-idri-0001-slab"])
+    result = CTNoduleAnalyzer().analyze([SLAB])  # JPEG 2000 lossless: pylibjpeg-openjpeg decodes it
     centre = np.mean([[float(r[f"centroid_{a}_mm"]) for a in "xyz"] for r in readers], axis=0)
     diam = [float(r["longest_axial_diameter_mm"]) for r in readers]
     vols = [float(r["approx_volume_mm3"]) for r in readers]
