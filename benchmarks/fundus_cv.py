@@ -1,6 +1,6 @@
 """Fundus analyzer accuracy by 5-fold cross-validation on the development set, plus the shortcut checks.
 
-    python -m dualsign.analyzers.fundus.training.train_segmenter   # folds + shipped segmenter (~30 min, 2 cores)
+    python -m dualsign.analyzers.fundus.training.train_segmenter --final   # folds + shipped segmenter
     python benchmarks/fundus_cv.py [--no-write]                      # figures -> weights/card.json, MODEL_CARD.md
 
 Everything scored here is out of fold: each image's lesion maps come from the segmenter trained on the other four
@@ -36,11 +36,11 @@ from dualsign.analyzers.fundus.model_card import CARD_FILE, SEGMENTER, WEIGHTS_D
 from dualsign.analyzers.fundus.normalise import fundus_mask, normalise
 from dualsign.analyzers.fundus.segment import CHANNELS
 from dualsign.analyzers.fundus.training.data import DATA_DIR, FOLD_SEED, N_FOLDS
-from dualsign.analyzers.fundus.training.train_segmenter import OOF_FILE
+from dualsign.analyzers.fundus.training.train_segmenter import fold_file, load_oof
 
 SENSITIVITY_QUANTILE = 0.03  # operating point: below all but the lowest 3 % of referable training probabilities
 MAX_THRESHOLD = 0.5
-COMMAND = "python -m dualsign.analyzers.fundus.training.train_segmenter && python benchmarks/fundus_cv.py"
+COMMAND = "python -m dualsign.analyzers.fundus.training.train_segmenter --final && python benchmarks/fundus_cv.py"
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> list[float | None]:
@@ -122,11 +122,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--no-write", action="store_true", help="print figures, leave card.json alone")
     args = ap.parse_args()
-    if not OOF_FILE.exists():
-        print(f"{OOF_FILE} missing: run the training script first", file=sys.stderr)
+    missing = [str(fold_file(k)) for k in range(N_FOLDS) if not fold_file(k).exists()]
+    if missing:
+        print(f"missing {', '.join(missing)}: run the training script first", file=sys.stderr)
         return 1
     t0 = time.time()
-    oof = np.load(OOF_FILE)
+    oof = load_oof()
     ids = [str(s) for s in oof["ids"]]
     fold, y, maps, truth_masks = oof["fold"], oof["referable"].astype(bool), oof["oof"], oof["y"]
     rows = {Path(r["image"]).stem: r for r in csv.DictReader((DATA_DIR / "labels.csv").open())}
@@ -188,7 +189,7 @@ def main() -> int:
     # -- per-image lesion detection (any box of the type vs any expert pixel)
     detection = {}
     for code, name in (("HE", "haemorrhage"), ("EX", "hard_exudate"), ("SE", "soft_exudate"), ("MA", "microaneurysm")):
-        truth = truth_masks[:, CHANNELS.index(code)].reshape(len(ids), -1).any(axis=1)
+        truth = np.asarray(truth_masks[:, CHANNELS.index(code)].reshape(len(ids), -1).any(axis=1), dtype=bool)
         pred = np.array([name in t for t in found_types])
         detection[name] = se_sp(pred[g], truth[g])
 

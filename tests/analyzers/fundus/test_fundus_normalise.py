@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from fundus_samples import NO_DR, REFERABLE, load_rgb
 
 from dualsign.analyzers.fundus.normalise import CANVAS, fit_ellipse, normalise
-
-from fundus_samples import NO_DR, REFERABLE, load_rgb
 
 
 def test_ellipse_fit_recovers_a_squashed_field_cropped_flat() -> None:

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fundus_samples import MACULAR_EXUDATES, NO_DR, REFERABLE, load_rgb
-from PIL import Image, ImageDraw, ImageFilter
+from fundus_samples import (
+    MACULAR_EXUDATES,
+    NO_DR,
+    REFERABLE,
+    load_rgb,
+    synthetic_chest_xray,
+    synthetic_document,
+    synthetic_face,
+)
+from PIL import Image, ImageFilter
 
 from dualsign.analyzers.fundus.normalise import normalise
 from dualsign.analyzers.fundus.qc import assess_photo
@@ -15,35 +23,6 @@ from dualsign.analyzers.fundus.qc import assess_photo
 
 def _assess(rgb: np.ndarray):  # type: ignore[no-untyped-def]
     return assess_photo(normalise(rgb))
-
-
-def synthetic_chest_xray(size: int = 512) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    body = 170 - 60 * (((xx - 0.5) / 0.45) ** 2)
-    lungs = np.exp(-(((xx - 0.3) / 0.12) ** 2 + ((yy - 0.45) / 0.25) ** 2)) + np.exp(
-        -(((xx - 0.7) / 0.12) ** 2 + ((yy - 0.45) / 0.25) ** 2)
-    )
-    grey = np.clip(body - 110 * lungs + 8 * np.sin(yy * 60), 0, 255).astype(np.uint8)
-    return np.repeat(grey[..., None], 3, axis=2)
-
-
-def synthetic_face(size: int = 512) -> np.ndarray:
-    im = Image.new("RGB", (size, size), (200, 215, 230))  # light studio background
-    d = ImageDraw.Draw(im)
-    d.ellipse((120, 60, 392, 440), fill=(224, 172, 140))  # skin
-    d.ellipse((180, 190, 230, 220), fill=(60, 40, 30))
-    d.ellipse((282, 190, 332, 220), fill=(60, 40, 30))
-    d.arc((200, 300, 312, 370), 20, 160, fill=(150, 60, 60), width=6)
-    d.rectangle((0, 440, size, size), fill=(40, 60, 120))  # clothes
-    return np.asarray(im)
-
-
-def synthetic_document(size: int = 512) -> np.ndarray:
-    im = Image.new("RGB", (size, int(size * 1.3)), (250, 250, 245))
-    d = ImageDraw.Draw(im)
-    for row in range(40, im.height - 40, 22):
-        d.text((40, row), "Patient report — fasting glucose 7.2 mmol/L, HbA1c 7.9 %", fill=(20, 20, 20))
-    return np.asarray(im)
 
 
 @pytest.mark.parametrize("path", [NO_DR, REFERABLE, MACULAR_EXUDATES])

@@ -5,40 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
+from fundus_samples import NO_DR, load_rgb, write_photo_dicom
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from dualsign.analyzers.base import AnalyzerError
 from dualsign.analyzers.fundus.read import OPHTHALMIC_8BIT, VL_PHOTOGRAPHIC, read_fundus, sniff_format
-
-from fundus_samples import NO_DR, load_rgb
-
-
-def write_photo_dicom(path: Path, rgb: np.ndarray, sop_class: str, laterality_tag: str, eye: str) -> None:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    ds.Modality = "OP" if sop_class == OPHTHALMIC_8BIT else "XC"
-    setattr(ds, laterality_tag, eye)
-    ds.Rows, ds.Columns = rgb.shape[:2]
-    ds.SamplesPerPixel = 3
-    ds.PhotometricInterpretation = "RGB"
-    ds.PlanarConfiguration = 0
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
-    ds.PixelData = rgb.tobytes()
-    pydicom.dcmwrite(str(path), ds, enforce_file_format=True)
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "TIFF"])

@@ -1,15 +1,15 @@
 """Train the lesion/disc segmenter: 5-fold cross-validation (out-of-fold maps for the benchmarks), then the
 shipped model on all images, exported to ONNX.
 
-    python -m dualsign.analyzers.fundus.training.train_segmenter [--epochs N] [--skip-cv]
+    python -m dualsign.analyzers.fundus.training.train_segmenter --folds 0,1,2,3,4 --final
 
-Writes weights/segmenter.onnx and var/fundus_oof.npz (out-of-fold probabilities + folds).
+Folds can run as separate processes (`--folds 0,1` in one, `--folds 2,3` in another ...). Writes
+var/fundus_oof_fold{k}.npz (out-of-fold probabilities of fold k) and, with --final, weights/segmenter.onnx.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -18,13 +18,13 @@ import torch
 from torch import nn
 
 from dualsign.analyzers.fundus.segment import CHANNELS
-from dualsign.analyzers.fundus.training.data import DevSet, folds, load
+from dualsign.analyzers.fundus.training.data import N_FOLDS, DevSet, folds, load
 from dualsign.analyzers.fundus.training.unet import SmallUNet
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-OOF_FILE = Path("var/fundus_oof.npz")
+OOF_DIR = Path("var")
 SEED = 20261123
-CROP = 144
+CROP = 128
 BATCH = 8
 # Lesions are a few per cent of pixels at most: the positive class is weighted up.
 POS_WEIGHT = (10.0, 5.0, 5.0, 5.0, 3.0)
@@ -111,37 +111,53 @@ def export_onnx(model: SmallUNet, path: Path, size: int) -> None:
     )
 
 
+def fold_file(k: int) -> Path:
+    return OOF_DIR / f"fundus_oof_fold{k}.npz"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--skip-cv", action="store_true")
+    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--folds", default="0,1,2,3,4", help="cross-validation folds to run here ('' for none)")
+    ap.add_argument("--final", action="store_true", help="also train and export the shipped model on all images")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    # One thread per process: folds run as separate processes in parallel on a shared box.
+    torch.set_num_threads(args.threads)
     t0 = time.time()
     ds = load()
     fold = folds(ds.referable)
     print(f"loaded {len(ds.ids)} images in {time.time() - t0:.0f} s", flush=True)
-    if not args.skip_cv:
-        oof = np.zeros(ds.y.shape, np.float16)
-        for k in range(int(fold.max()) + 1):
-            test = np.flatnonzero(fold == k)
-            print(f"fold {k}: train {np.count_nonzero(fold != k)}, test {test.size}", flush=True)
-            model = train(ds, np.flatnonzero(fold != k), args.epochs, SEED + k)
-            oof[test] = predict(model, ds.x[test])
-        OOF_FILE.parent.mkdir(exist_ok=True)
-        np.savez_compressed(
-            OOF_FILE, ids=np.array(ds.ids), fold=fold, referable=ds.referable, oof=oof, y=ds.y, field=ds.field,
-            has_od=ds.has_od, epochs=args.epochs,
-        )
-        print(f"out-of-fold maps -> {OOF_FILE} ({time.time() - t0:.0f} s)", flush=True)
-    print("final model on all images", flush=True)
-    model = train(ds, np.arange(len(ds.ids)), args.epochs, SEED)
-    WEIGHTS_DIR.mkdir(exist_ok=True)
-    export_onnx(model, WEIGHTS_DIR / "segmenter.onnx", ds.x.shape[-1])
-    (WEIGHTS_DIR / "segmenter_training.json").write_text(
-        json.dumps({"epochs": args.epochs, "seed": SEED, "crop": CROP, "batch": BATCH, "images": len(ds.ids)}, indent=2)
-    )
-    print(f"done in {time.time() - t0:.0f} s", flush=True)
+    OOF_DIR.mkdir(exist_ok=True)
+    for k in [int(v) for v in args.folds.split(",") if v.strip()]:
+        test = np.flatnonzero(fold == k)
+        print(f"fold {k}: train {np.count_nonzero(fold != k)}, test {test.size}", flush=True)
+        model = train(ds, np.flatnonzero(fold != k), args.epochs, SEED + k)
+        np.savez_compressed(fold_file(k), ids=np.array(ds.ids), fold=fold, test=test, oof=predict(model, ds.x[test]),
+                            epochs=args.epochs)
+        print(f"fold {k} -> {fold_file(k)} ({time.time() - t0:.0f} s)", flush=True)
+    if args.final:
+        print("final model on all images", flush=True)
+        model = train(ds, np.arange(len(ds.ids)), args.epochs, SEED)
+        WEIGHTS_DIR.mkdir(exist_ok=True)
+        export_onnx(model, WEIGHTS_DIR / "segmenter.onnx", ds.x.shape[-1])
+        print(f"exported {WEIGHTS_DIR / 'segmenter.onnx'} ({time.time() - t0:.0f} s)", flush=True)
+
+
+def load_oof(n_folds: int = N_FOLDS) -> dict[str, np.ndarray]:
+    """The out-of-fold maps of all folds, merged, with the labels and truth masks they are scored against."""
+    ds = load()
+    fold = folds(ds.referable)
+    oof = np.zeros(ds.y.shape, np.float16)
+    epochs = set()
+    for k in range(n_folds):
+        part = np.load(fold_file(k))
+        if not np.array_equal(part["fold"], fold) or list(part["ids"]) != ds.ids:
+            raise ValueError(f"{fold_file(k)} was made with other folds or images")
+        oof[part["test"]] = part["oof"]
+        epochs.add(int(part["epochs"]))
+    return {"ids": np.array(ds.ids), "fold": fold, "referable": ds.referable, "oof": oof, "y": ds.y,
+            "epochs": np.array(max(epochs))}
 
 
 if __name__ == "__main__":
