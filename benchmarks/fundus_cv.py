@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 import sys
 import time
@@ -267,11 +268,19 @@ def shipped_model_checks(ids: list[str], photos: dict[str, np.ndarray], y: np.nd
         "gamma_1.25": lambda a: 255 * (a / 255) ** 1.25,
         "black_border_64px": lambda a: np.pad(a, ((64, 64), (64, 64), (0, 0))),
         "top_bottom_cropped_40px": lambda a: a[40:-40],
+        "jpeg_recompressed_q40": lambda a: _jpeg(a.astype(np.uint8), 40),
+        "blur_sigma_1px": lambda a: ndimage.gaussian_filter(a, (1.0, 1.0, 0)),
     }
     for name, fn in perturb.items():
         same = sum(decide(np.asarray(fn(photos[i].astype(float)), dtype=np.uint8)) == base[i] for i in ids)
         out[f"decision_unchanged_{name}"] = round(same / len(ids), 4)
     return out
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB"))
 
 
 def write_card(cv: dict[str, Any], decision: dict[str, Any], epochs: int) -> None:

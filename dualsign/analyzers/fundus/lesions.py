@@ -13,15 +13,20 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from dualsign.analyzers.fundus.normalise import Canonical
+from dualsign.analyzers.fundus.normalise import FIELD_RADIUS, Canonical
 from dualsign.analyzers.fundus.segment import CHANNELS, LESION_TYPES
 
 LESION_THRESHOLD = 0.5
 MIN_AREA_CANVAS = {"MA": 1, "HE": 3, "EX": 2, "SE": 6}
 DISC_THRESHOLD = 0.5
-DISC_MIN_AREA = 40  # canvas px: a disc is about 1/6 of the fundus diameter, ~1,500 px on the canvas
-FOVEA_DISC_DIAMETERS = (1.8, 3.3)  # horizontal search range from the disc centre
+DISC_PEAK_MIN = 0.1  # smoothed disc-channel probability at the chosen spot
+DISC_SMOOTH = 4.0  # canvas px
+DISC_MIN_RELATIVE_BRIGHTNESS = 0.6
+DISC_DIAMETER_RANGE = (0.08, 0.25)  # of the fundus diameter; outside it the disc channel's blob is not trusted
+DISC_DIAMETER_TYPICAL = 0.17  # median of the 36 expert disc masks
+FOVEA_DISC_DIAMETERS = (1.8, 3.2)  # horizontal search range from the disc centre
 FOVEA_REDUCTION = 4
+FOVEA_DISTANCE_PULL = 0.02
 DME_DISC_DIAMETERS = 1.0  # hard exudates within one disc diameter of the fovea: suspected macular oedema
 
 
@@ -83,43 +88,66 @@ def lesions(probs: np.ndarray, can: Canonical) -> list[Lesion]:
     return out
 
 
-def _disc(p_disc: np.ndarray, field: np.ndarray) -> tuple[tuple[float, float] | None, float | None]:
-    labels, n = ndimage.label((p_disc >= DISC_THRESHOLD) & field)
-    if n == 0:
+def _disc(p_disc: np.ndarray, can: Canonical) -> tuple[tuple[float, float] | None, float | None]:
+    """Disc centre: the brightest smoothed spot, weighted by the disc channel; diameter from that channel.
+
+    The disc channel learnt from the 36 photos with disc masks and is unsure on others, so brightness (the disc
+    is the brightest structure of a healthy fundus) and the channel vote together.
+    """
+    field = can.field
+    if not np.any(field):
         return None, None
-    sizes = ndimage.sum_labels(np.ones_like(p_disc), labels, index=np.arange(1, n + 1))
-    best = int(np.argmax(sizes)) + 1
-    if sizes[best - 1] < DISC_MIN_AREA:
+    luma = ndimage.gaussian_filter(can.rgb.astype(np.float32).mean(axis=2), DISC_SMOOTH)
+    luma = luma / max(float(luma[field].max()), 1.0)
+    p_smooth = ndimage.gaussian_filter(p_disc.astype(np.float32), DISC_SMOOTH)
+    score = np.where(field, luma * (0.5 + p_smooth), -np.inf)
+    best = int(np.argmax(score))
+    cv, cu = divmod(best, field.shape[1])
+    if luma[cv, cu] < DISC_MIN_RELATIVE_BRIGHTNESS or p_smooth[cv, cu] < DISC_PEAK_MIN:
         return None, None
-    cv, cu = ndimage.center_of_mass(labels == best)
-    return (float(cu), float(cv)), float(2.0 * np.sqrt(sizes[best - 1] / np.pi))
+    fundus_diameter = field.shape[0] * FIELD_RADIUS
+    labels, _ = ndimage.label((p_disc >= DISC_THRESHOLD) & field)
+    area = float(np.count_nonzero(labels == labels[cv, cu])) if labels[cv, cu] else 0.0
+    diameter = 2.0 * float(np.sqrt(area / np.pi))
+    lo, hi = DISC_DIAMETER_RANGE
+    if not lo * fundus_diameter <= diameter <= hi * fundus_diameter:
+        diameter = DISC_DIAMETER_TYPICAL * fundus_diameter
+    return (float(cu), float(cv)), diameter
 
 
 def landmarks(probs: np.ndarray, can: Canonical) -> Landmarks:
-    disc, dd = _disc(probs[CHANNELS.index("OD")], can.field)
+    disc, dd = _disc(probs[CHANNELS.index("OD")], can)
     if disc is None or dd is None:
         return Landmarks(None, None, None)
     size = can.field.shape[0]
     centre = (size - 1) / 2
     # Temporal side = away from the disc, towards the middle of the photo.
     direction = 1.0 if disc[0] < centre else -1.0
-    # The macula is a broad dark patch: a 4x-reduced green channel is plenty and keeps this fast.
+    # The macula is a broad dark patch: a 4x-reduced green channel is plenty and keeps this fast. Darkness is
+    # judged against the surroundings (vignetting darkens the rim too), with a mild pull towards 2.5 DD.
     k = FOVEA_REDUCTION
     small = can.rgb[..., 1].astype(np.float32).reshape(size // k, k, size // k, k).mean(axis=(1, 3))
-    inner = can.field.reshape(size // k, k, size // k, k).all(axis=(1, 3))
-    inner = ndimage.binary_erosion(inner, iterations=max(1, int(dd / (3 * k))))
-    green = ndimage.gaussian_filter(small, max(dd / (4.0 * k), 0.5))
+    inside = can.field.reshape(size // k, k, size // k, k).all(axis=(1, 3))
+    weight = inside.astype(np.float32)
+    local = ndimage.gaussian_filter(small * weight, max(dd / (4.0 * k), 0.5)) / (
+        ndimage.gaussian_filter(weight, max(dd / (4.0 * k), 0.5)) + 1e-3
+    )
+    surround = ndimage.gaussian_filter(small * weight, 1.5 * dd / k) / (
+        ndimage.gaussian_filter(weight, 1.5 * dd / k) + 1e-3
+    )
     v, u = (np.mgrid[0 : size // k, 0 : size // k] + 0.5) * k - 0.5
-    du = (u - disc[0]) * direction
+    du = (u - disc[0]) * direction / dd
+    dv = (v - disc[1]) / dd
     window = (
-        (du >= FOVEA_DISC_DIAMETERS[0] * dd)
-        & (du <= FOVEA_DISC_DIAMETERS[1] * dd)
-        & (np.abs(v - disc[1]) <= 1.0 * dd)
-        & inner
+        (du >= FOVEA_DISC_DIAMETERS[0])
+        & (du <= FOVEA_DISC_DIAMETERS[1])
+        & (np.abs(dv) <= 1.0)
+        & ndimage.binary_erosion(inside, iterations=2)
     )
     if not np.any(window):
         return Landmarks(disc, dd, None)
-    best = int(np.argmin(np.where(window, green, np.inf)))
+    score = local / (surround + 1.0) + FOVEA_DISTANCE_PULL * ((du - 2.5) ** 2 + dv**2)
+    best = int(np.argmin(np.where(window, score, np.inf)))
     return Landmarks(disc, dd, (float(u.flat[best]), float(v.flat[best])))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch import nn
 
 from dualsign.analyzers.fundus.segment import CHANNELS
@@ -25,6 +26,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 OOF_DIR = Path("var")
 SEED = 20261123
 CROP = 128
+LESION_CROP_SHARE = 0.7
 BATCH = 8
 # Lesions are a few per cent of pixels at most: the positive class is weighted up.
 POS_WEIGHT = (10.0, 5.0, 5.0, 5.0, 3.0)
@@ -35,9 +37,9 @@ def _batch(ds: DevSet, idx: np.ndarray, rng: np.random.Generator) -> tuple[torch
     size = ds.x.shape[-1]
     xs, ys, ws = [], [], []
     for i in idx:
-        # Half the crops centred on a lesion or disc pixel, so rare small lesions are seen often enough.
+        # Most crops centred on a lesion or disc pixel, so rare small lesions are seen often enough.
         pos = np.argwhere(ds.y[i].any(axis=0))
-        if pos.size and rng.random() < 0.5:
+        if pos.size and rng.random() < LESION_CROP_SHARE:
             cy, cx = pos[rng.integers(len(pos))]
             top = int(np.clip(cy - CROP // 2 + rng.integers(-40, 41), 0, size - CROP))
             left = int(np.clip(cx - CROP // 2 + rng.integers(-40, 41), 0, size - CROP))
@@ -49,8 +51,14 @@ def _batch(ds: DevSet, idx: np.ndarray, rng: np.random.Generator) -> tuple[torch
             x, y = x[..., ::-1], y[..., ::-1]
         if rng.random() < 0.5:
             x, y = x[:, ::-1], y[:, ::-1]
-        # Contrast jitter: the same lesion must be found in a flatter or a harsher photo.
-        xs.append(np.ascontiguousarray(x) * rng.uniform(0.75, 1.25))
+        x = np.ascontiguousarray(x) * rng.uniform(0.75, 1.25)  # a flatter or a harsher photo
+        # Sharpness and noise differ between cameras and JPEG settings (and between the two groups of this set):
+        # random blur and noise keep the segmenter from reading the class off the texture.
+        if rng.random() < 0.5:
+            x = ndimage.gaussian_filter(x, (0, rng.uniform(0.3, 1.0), rng.uniform(0.3, 1.0)))
+        if rng.random() < 0.5:
+            x = x + rng.normal(0.0, rng.uniform(0.02, 0.12), x.shape)
+        xs.append(x)
         ys.append(np.ascontiguousarray(y))
         w = np.ones(len(CHANNELS), np.float32)
         w[OD] = 1.0 if ds.has_od[i] else 0.0  # no disc mask for the no-DR photos: the disc loss is off there
@@ -117,7 +125,7 @@ def fold_file(k: int) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--epochs", type=int, default=45)
     ap.add_argument("--folds", default="0,1,2,3,4", help="cross-validation folds to run here ('' for none)")
     ap.add_argument("--final", action="store_true", help="also train and export the shipped model on all images")
     ap.add_argument("--threads", type=int, default=1)
