@@ -103,14 +103,14 @@ class FundusAnalyzer:
     def analyze_image(self, image: FundusImage, context: ExamContext | None = None) -> AnalysisResult:
         if self._segmenter is None or self._decision is None:
             raise AnalyzerError("fundus model weights are missing or do not match card.json: cannot grade")
-        can = normalise(image.rgb)
+        can = normalise(image.rgb, image.pixel_scale)
         photo = qc.assess_photo(can)
         laterality, lat_source, lat_warning = _laterality(image, context)
         base: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "path": image.path,
             "format": image.source_format,
-            "image_size": [int(image.rgb.shape[1]), int(image.rgb.shape[0])],
+            "image_size": list(image.original_size),
             "laterality": laterality,
             "laterality_source": lat_source,
         }

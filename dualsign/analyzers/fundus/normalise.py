@@ -167,8 +167,10 @@ def _working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     return small, w / size[0]
 
 
-def normalise(rgb_original: np.ndarray) -> Canonical:
+def normalise(rgb_original: np.ndarray, pixel_scale: float = 1.0) -> Canonical:
+    """pixel_scale: original pixels per pixel of `rgb_original` (a photo decoded at reduced scale)."""
     rgb, scale = _working_copy(rgb_original)
+    scale *= pixel_scale
     mask = fundus_mask(rgb)
     el = fit_ellipse(mask)
     canvas_rgb = np.stack([to_canvas(np.ascontiguousarray(rgb[..., k]), el) for k in range(3)], axis=2)

@@ -19,9 +19,10 @@ COLOURS = {
 
 def overlay_png(rgb: np.ndarray, raw: dict[str, Any]) -> bytes:
     im = Image.fromarray(rgb)
-    scale = min(1.0, MAX_SIDE / max(im.size))
-    if scale < 1.0:
-        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.BILINEAR)
+    shrink = min(1.0, MAX_SIDE / max(im.size))
+    if shrink < 1.0:
+        im = im.resize((round(im.width * shrink), round(im.height * shrink)), Image.Resampling.BILINEAR)
+    scale = im.width / raw["image_size"][0]  # findings are in original pixels; rgb may be a reduced decode
     draw = ImageDraw.Draw(im)
     for les in raw.get("lesions", []):
         x0, y0, x1, y1 = (v * scale for v in les["box"])

@@ -19,6 +19,7 @@ OPHTHALMIC_8BIT = "1.2.840.10008.5.1.4.1.1.77.1.5.1"
 VL_PHOTOGRAPHIC = "1.2.840.10008.5.1.4.1.1.77.1.4"
 PHOTO_SOP_CLASSES = {OPHTHALMIC_8BIT, VL_PHOTOGRAPHIC}
 MIN_SIDE_PX = 256  # below this a fundus photo cannot show microaneurysms or small haemorrhages
+DECODE_SIDE_PX = 1280  # large JPEGs are decoded at a DCT scale down to no less than this: the model needs 640
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,13 @@ class FundusImage:
     path: str
     source_format: str  # "jpeg", "png", "tiff", "dicom"
     laterality: str | None  # "R" / "L" when the file says so
+    pixel_scale: float = 1.0  # original pixels per pixel of `rgb` (large JPEGs are decoded at reduced scale)
+
+    @property
+    def original_size(self) -> tuple[int, int]:
+        """(width, height) of the photo as stored."""
+        h, w = self.rgb.shape[:2]
+        return round(w * self.pixel_scale), round(h * self.pixel_scale)
 
 
 def _sniff(path: Path) -> str | None:
@@ -113,11 +121,21 @@ def _read_pillow(path: Path, fmt: str) -> FundusImage:
 
     try:
         with Image.open(path) as im:
+            full_width, full_height = im.size
+            if fmt == "jpeg" and max(im.size) > 2 * DECODE_SIDE_PX:
+                # A 12-megapixel photo decodes 4-8x faster at 1/2-1/8 scale, straight from the DCT coefficients.
+                factor = DECODE_SIDE_PX / max(im.size)
+                im.draft("RGB", (round(full_width * factor), round(full_height * factor)))
             im.load()
             rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise AnalyzerError(f"{path.name}: image file is corrupt or truncated ({exc})") from exc
-    return FundusImage(rgb, str(path), fmt, None)
+    if min(full_width, full_height) < MIN_SIDE_PX:
+        raise AnalyzerError(
+            f"{path.name}: image too small ({full_width}x{full_height} px); a fundus photograph needs at least "
+            f"{MIN_SIDE_PX} px a side"
+        )
+    return FundusImage(rgb, str(path), fmt, None, full_width / rgb.shape[1])
 
 
 def read_fundus(path: Path) -> FundusImage:
@@ -133,7 +151,7 @@ def read_fundus(path: Path) -> FundusImage:
     if fmt is None:
         raise AnalyzerError(f"{target.name}: not a JPEG, PNG, TIFF or DICOM image")
     image = _read_dicom(target) if fmt == "dicom" else _read_pillow(target, fmt)
-    h, w = image.rgb.shape[:2]
+    w, h = image.original_size
     if min(h, w) < MIN_SIDE_PX:
         raise AnalyzerError(
             f"{target.name}: image too small ({w}x{h} px); a fundus photograph needs at least {MIN_SIDE_PX} px a side"

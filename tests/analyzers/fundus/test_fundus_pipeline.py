@@ -142,3 +142,13 @@ def test_cli_prints_one_json_line_per_path_in_order(tmp_path: Path) -> None:
     assert [line["path"] for line in lines] == paths
     assert lines[0]["referable"] is True and lines[2]["referable"] is False
     assert "corrupt" in lines[1]["error"]
+
+
+def test_large_photo_is_decoded_reduced_but_reported_in_its_own_pixels(analyzer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "large.jpg"
+    Image.open(NO_DR).convert("RGB").resize((3072, 3072), Image.Resampling.BICUBIC).save(p, quality=95)
+    small, large = analyzer.analyze([NO_DR]).raw, analyzer.analyze([p]).raw
+    assert large["image_size"] == [3072, 3072]
+    for (xs, ys), (xl, yl) in [(small["optic_disc"]["centre_xy"], large["optic_disc"]["centre_xy"])]:
+        assert abs(xl - 6 * xs) < 6 * 4 and abs(yl - 6 * ys) < 6 * 4
+    assert abs(large["optic_disc"]["diameter_px"] / small["optic_disc"]["diameter_px"] - 6) < 1
