@@ -1,0 +1,1 @@
+"""Scripts that reproduce the fundus weights from the development set (torch: the `train` extra only)."""

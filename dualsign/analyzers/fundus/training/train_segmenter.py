@@ -1,0 +1,172 @@
+"""Train the lesion/disc segmenter: 5-fold cross-validation (out-of-fold maps for the benchmarks), then the
+shipped model on all images, exported to ONNX.
+
+    python -m dualsign.analyzers.fundus.training.train_segmenter --folds 0,1,2,3,4 --final
+
+Folds can run as separate processes (`--folds 0,1` in one, `--folds 2,3` in another ...). Writes
+var/fundus_oof_fold{k}.npz (out-of-fold probabilities of fold k) and, with --final, weights/segmenter.onnx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+from torch import nn
+
+from dualsign.analyzers.fundus.segment import CHANNELS
+from dualsign.analyzers.fundus.training.data import N_FOLDS, DevSet, folds, load
+from dualsign.analyzers.fundus.training.unet import SmallUNet
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+OOF_DIR = Path("var")
+SEED = 20261123
+CROP = 128
+LESION_CROP_SHARE = 0.7
+BATCH = 8
+# Lesions are a few per cent of pixels at most: the positive class is weighted up.
+POS_WEIGHT = (10.0, 5.0, 5.0, 5.0, 3.0)
+OD = CHANNELS.index("OD")
+
+
+def _batch(ds: DevSet, idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    size = ds.x.shape[-1]
+    xs, ys, ws = [], [], []
+    for i in idx:
+        # Most crops centred on a lesion or disc pixel, so rare small lesions are seen often enough.
+        pos = np.argwhere(ds.y[i].any(axis=0))
+        if pos.size and rng.random() < LESION_CROP_SHARE:
+            cy, cx = pos[rng.integers(len(pos))]
+            top = int(np.clip(cy - CROP // 2 + rng.integers(-40, 41), 0, size - CROP))
+            left = int(np.clip(cx - CROP // 2 + rng.integers(-40, 41), 0, size - CROP))
+        else:
+            top, left = (int(v) for v in rng.integers(0, size - CROP + 1, 2))
+        x = ds.x[i, :, top : top + CROP, left : left + CROP]
+        y = ds.y[i, :, top : top + CROP, left : left + CROP]
+        if rng.random() < 0.5:
+            x, y = x[..., ::-1], y[..., ::-1]
+        if rng.random() < 0.5:
+            x, y = x[:, ::-1], y[:, ::-1]
+        x = np.ascontiguousarray(x) * rng.uniform(0.75, 1.25)  # a flatter or a harsher photo
+        # Sharpness and noise differ between cameras and JPEG settings (and between the two groups of this set):
+        # random blur and noise keep the segmenter from reading the class off the texture.
+        if rng.random() < 0.5:
+            x = ndimage.gaussian_filter(x, (0, rng.uniform(0.3, 1.0), rng.uniform(0.3, 1.0)))
+        if rng.random() < 0.5:
+            x = x + rng.normal(0.0, rng.uniform(0.02, 0.12), x.shape)
+        xs.append(x)
+        ys.append(np.ascontiguousarray(y))
+        w = np.ones(len(CHANNELS), np.float32)
+        w[OD] = 1.0 if ds.has_od[i] else 0.0  # no disc mask for the no-DR photos: the disc loss is off there
+        ws.append(w)
+    return (
+        torch.from_numpy(np.stack(xs).astype(np.float32)),
+        torch.from_numpy(np.stack(ys).astype(np.float32)),
+        torch.from_numpy(np.stack(ws)),
+    )
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    pw = torch.tensor(POS_WEIGHT).view(1, -1, 1, 1)
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
+    bce = (bce.mean(dim=(2, 3)) * weight).sum() / weight.sum().clamp(min=1.0)
+    prob = torch.sigmoid(logits)
+    inter = (prob * target).sum(dim=(0, 2, 3))
+    denom = (prob + target).sum(dim=(0, 2, 3))
+    dice = 1.0 - (2 * inter + 1.0) / (denom + 1.0)
+    return bce + 0.5 * dice.mean()
+
+
+def train(ds: DevSet, train_idx: np.ndarray, epochs: int, seed: int) -> SmallUNet:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = SmallUNet(out_channels=len(CHANNELS))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    steps_per_epoch = int(np.ceil(train_idx.size / BATCH))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * steps_per_epoch)
+    model.train()
+    for epoch in range(epochs):
+        order = rng.permutation(train_idx)
+        total = 0.0
+        for s in range(steps_per_epoch):
+            x, y, w = _batch(ds, order[s * BATCH : (s + 1) * BATCH], rng)
+            loss = _loss(model(x), y, w)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach())
+        if epoch % 10 == 0 or epoch == epochs - 1:
+            print(f"  epoch {epoch:3d} loss {total / steps_per_epoch:.4f}", flush=True)
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def predict(model: SmallUNet, x: np.ndarray) -> np.ndarray:
+    out = [torch.sigmoid(model(torch.from_numpy(x[i : i + 4]))).numpy() for i in range(0, len(x), 4)]
+    return np.concatenate(out).astype(np.float16)
+
+
+def export_onnx(model: SmallUNet, path: Path, size: int) -> None:
+    dummy = torch.zeros(1, 3, size, size)
+    torch.onnx.export(
+        model, (dummy,), str(path), input_names=["canvas"], output_names=["logits"], opset_version=17, dynamo=False
+    )
+
+
+def fold_file(k: int) -> Path:
+    return OOF_DIR / f"fundus_oof_fold{k}.npz"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--epochs", type=int, default=45)
+    ap.add_argument("--folds", default="0,1,2,3,4", help="cross-validation folds to run here ('' for none)")
+    ap.add_argument("--final", action="store_true", help="also train and export the shipped model on all images")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    # One thread per process: folds run as separate processes in parallel on a shared box.
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    ds = load()
+    fold = folds(ds.referable)
+    print(f"loaded {len(ds.ids)} images in {time.time() - t0:.0f} s", flush=True)
+    OOF_DIR.mkdir(exist_ok=True)
+    for k in [int(v) for v in args.folds.split(",") if v.strip()]:
+        test = np.flatnonzero(fold == k)
+        print(f"fold {k}: train {np.count_nonzero(fold != k)}, test {test.size}", flush=True)
+        model = train(ds, np.flatnonzero(fold != k), args.epochs, SEED + k)
+        np.savez_compressed(fold_file(k), ids=np.array(ds.ids), fold=fold, test=test, oof=predict(model, ds.x[test]),
+                            epochs=args.epochs)
+        print(f"fold {k} -> {fold_file(k)} ({time.time() - t0:.0f} s)", flush=True)
+    if args.final:
+        print("final model on all images", flush=True)
+        model = train(ds, np.arange(len(ds.ids)), args.epochs, SEED)
+        WEIGHTS_DIR.mkdir(exist_ok=True)
+        export_onnx(model, WEIGHTS_DIR / "segmenter.onnx", ds.x.shape[-1])
+        print(f"exported {WEIGHTS_DIR / 'segmenter.onnx'} ({time.time() - t0:.0f} s)", flush=True)
+
+
+def load_oof(n_folds: int = N_FOLDS) -> dict[str, np.ndarray]:
+    """The out-of-fold maps of all folds, merged, with the labels and truth masks they are scored against."""
+    ds = load()
+    fold = folds(ds.referable)
+    oof = np.zeros(ds.y.shape, np.float16)
+    epochs = set()
+    for k in range(n_folds):
+        part = np.load(fold_file(k))
+        if not np.array_equal(part["fold"], fold) or list(part["ids"]) != ds.ids:
+            raise ValueError(f"{fold_file(k)} was made with other folds or images")
+        oof[part["test"]] = part["oof"]
+        epochs.add(int(part["epochs"]))
+    return {"ids": np.array(ds.ids), "fold": fold, "referable": ds.referable, "oof": oof, "y": ds.y,
+            "epochs": np.array(max(epochs))}
+
+
+if __name__ == "__main__":
+    main()
