@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse, RedirectResponse
 
-from dualsign.web import ct, ecg
+from dualsign.web import ct, ecg, fundus
 
 STATIC = Path(__file__).resolve().parent / "static"
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -19,6 +19,7 @@ MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; cha
 router = APIRouter(tags=["workstation"])
 router.include_router(ecg.router)
 router.include_router(ct.router)
+router.include_router(fundus.router)
 
 
 @router.get("/", include_in_schema=False)

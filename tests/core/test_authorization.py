@@ -46,6 +46,10 @@ ALLOWED = {
     "fhir_provenance_search": {"technologist", "physician"},
     "stow": {"technologist"},
     "report_pdf": {"physician"},
+    "ct_volume": {"physician"},
+    "ct_slice": {"physician"},
+    "fundus_marks": {"physician"},
+    "fundus_image": {"physician"},
 }
 # The route each name calls: the matrix must cover every route the application serves.
 ROUTES = {
@@ -68,6 +72,10 @@ ROUTES = {
     "fhir_provenance_search": ("GET", "/fhir/Provenance"),
     "stow": ("POST", "/dicomweb/studies"),
     "report_pdf": ("GET", "/api/exams/{exam_id}/reports/{version}/pdf"),
+    "ct_volume": ("GET", "/api/exams/{exam_id}/ct"),
+    "ct_slice": ("GET", "/api/exams/{exam_id}/ct/slices/{index}"),
+    "fundus_marks": ("GET", "/api/exams/{exam_id}/fundus"),
+    "fundus_image": ("GET", "/api/exams/{exam_id}/fundus/image"),
 }
 # Open by design: logging in, the liveness probe for hospital IT, and the workstation's static pages
 # (their data comes through the API above).
@@ -142,6 +150,14 @@ def call(client: TestClient, name: str, headers: dict[str, str], exam: dict, fin
             return client.get(f"/fhir/Provenance/{acc}-v1", headers=headers)
         case "fhir_provenance_search":
             return client.get("/fhir/Provenance", headers=headers, params={"target": f"DiagnosticReport/{acc}"})
+        case "ct_volume":
+            return client.get(f"{e}/ct", headers=headers)
+        case "ct_slice":
+            return client.get(f"{e}/ct/slices/0", headers=headers)
+        case "fundus_marks":
+            return client.get(f"{e}/fundus", headers=headers)
+        case "fundus_image":
+            return client.get(f"{e}/fundus/image", headers=headers)
         case "report_pdf":
             return client.get(f"{e}/reports/1/pdf", headers=headers)
         case "stow":
