@@ -20,8 +20,9 @@ class Network:
 def build_network(rt: Runtime) -> Network:
     """province P > city C > counties A and B; township T under A (no physician: reads go up to A).
 
-    Users: at A and B one of every role ('<role>.a', '<role>.b'); at A also an ECG physician with an
-    expired licence and a physician qualified for CT only; a fundus-only physician at C.
+    Users: at A and B one of every role ('<role>.a', '<role>.b'; physician.a reads ECG and chest CT,
+    physician.b ECG only); at A also an ECG physician with an expired licence and a physician qualified
+    for CT only. Nobody reads fundus photographs.
     """
     net = Network()
     today = dt.date.today()
@@ -46,7 +47,7 @@ def build_network(rt: Runtime) -> Network:
             net.users[name] = u.id
 
         for suffix, site in (("a", a), ("b", b)):
-            user(f"physician.{suffix}", "physician", site, ["ecg"],
+            user(f"physician.{suffix}", "physician", site, ["ecg", "chest_ct"] if suffix == "a" else ["ecg"],
                  algorithm="SM2-SM3" if suffix == "a" else "Ed25519")
             for role in ("technologist", "qc_officer", "billing", "auditor", "admin"):
                 user(f"{role}.{suffix}", role, site)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import DEMO_SAMPLES, REPO
 from tests.core.client import sample_files
 from tests.core.network import PASSWORD, build_network
 from tests.web.server import CHROMIUM, CHROMIUM_ARGS, api_login, serve
@@ -29,10 +29,11 @@ PX_PER_CSS_MM = 96 / 25.4
 ROWS = "#worklist-rows tr[data-exam-id]"
 
 
-def _upload(base: str, headers: dict[str, str], paths: list[Path], mrn: str, name: str) -> int:
+def _upload(base: str, headers: dict[str, str], paths: list[Path], mrn: str, name: str,
+            modality: str = "ecg") -> int:
     files = [("files", (p.name, p.read_bytes(), "application/octet-stream")) for p in paths]
     r = httpx.post(f"{base}/api/exams", headers=headers, files=files, timeout=60,
-                   data={"modality": "ecg", "patient_mrn": mrn, "patient_name": name, "patient_sex": "M",
+                   data={"modality": modality, "patient_mrn": mrn, "patient_name": name, "patient_sex": "M",
                          "patient_birth_date": "1957-03-14", "insurance_number": f"INS-{mrn}"})
     assert r.status_code in (200, 201), r.text
     return int(r.json()["id"])
@@ -61,10 +62,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         junk.parent.mkdir(parents=True, exist_ok=True)
         junk.write_text("not an ECG\n")
         bad = _upload(base, tech_a, [junk], "A-2", "Li Xiaoyan")
-        for exam_id, headers in ((vt, tech_t), (twelve, tech_a)):
+        ct = _upload(base, tech_a, sorted((DEMO_SAMPLES / "lidc-idri-0001-slab").iterdir()), "A-3", "Liu Guifang",
+                     modality="chest_ct")
+        eye = _upload(base, tech_a, [DEMO_SAMPLES / "fundus" / "idrid_46.jpg"], "A-4", "Huang Xiuying",
+                      modality="fundus")
+        for exam_id, headers in ((vt, tech_t), (twelve, tech_a), (ct, tech_a), (eye, tech_a)):
             assert _wait(base, headers, exam_id, {"preliminary", "qc_failed", "analysis_failed"}) == "preliminary"
         assert _wait(base, tech_a, bad, {"qc_failed"}) == "qc_failed"
-        yield {"base": base, "vt": vt, "twelve": twelve, "bad": bad}
+        yield {"base": base, "vt": vt, "twelve": twelve, "bad": bad, "ct": ct, "fundus": eye}
 
 
 @pytest.fixture(scope="module")
@@ -267,4 +272,106 @@ def test_technologist_sees_qc_failures(browser: Any, stack: dict[str, Any]) -> N
     s.page.wait_for_selector(f'#qc-table tr[data-exam-id="{stack["bad"]}"]')
     assert "junk-ecg.txt" in s.page.inner_text(f'#qc-table tr[data-exam-id="{stack["bad"]}"]')
     s.shot("qc-failures")
+    s.close()
+
+
+def test_ct_review_reject_false_positive_sign_claim(browser: Any, stack: dict[str, Any]) -> None:
+    """The issue's path on a real chest CT: worklist (critical ECG first) -> open the CT -> the viewer scrolls
+    and marks the nodule -> reject a false positive (a physician-added mark stands in for one when the AI
+    marked a single true nodule) -> sign -> final with both signatures -> the billing user sees the claim."""
+    base, exam_id = stack["base"], stack["ct"]
+    s = Steps(browser, base, "8-ct")
+    s.login("physician.a")
+    s.page.wait_for_selector(ROWS)
+    assert s.page.locator(ROWS).first.get_attribute("data-urgency") == "critical"
+    s.shot("worklist")
+    s.page.click(f'#worklist-rows tr[data-exam-id="{exam_id}"] a')
+    canvas = s.page.locator("#ct-canvas")
+    s.page.wait_for_selector("#ct-canvas[data-marks]")
+    doctor = api_login(base, "physician.a", PASSWORD)
+    geo = httpx.get(f"{base}/api/exams/{exam_id}/ct", headers=doctor).json()
+    nodule = next(f for f in geo["nodules"])
+    ai_nodule = next(f for f in httpx.get(f"{base}/api/exams/{exam_id}/findings", headers=doctor).json()["items"]
+                     if f["kind"] in ("nodule", "mass"))
+    ai_card = s.page.locator(f'#findings .finding[data-finding-id="{ai_nodule["id"]}"]')
+    # the viewer opens on the first marked nodule's slice, with its mark drawn
+    assert int(canvas.get_attribute("data-slice")) == nodule["center_voxel"][0]
+    assert int(canvas.get_attribute("data-marks")) >= 1
+    s.shot("ct-nodule")
+    # wheel and keys scroll; the window toggles
+    start = int(canvas.get_attribute("data-slice"))
+    canvas.hover()
+    s.page.mouse.wheel(0, 120)
+    s.page.wait_for_function(f"document.querySelector('#ct-canvas').dataset.slice !== '{start}'")
+    canvas.focus()
+    s.page.keyboard.press("Home")
+    s.page.wait_for_selector("#ct-canvas[data-slice='0']")
+    s.page.click("#ct-window-mediastinal")
+    s.page.wait_for_selector("#ct-canvas[data-window='mediastinal']")
+    s.shot("ct-mediastinal")
+    # a finding clicked in the list jumps to its slice
+    ai_card.locator(".f-label").click()
+    s.page.wait_for_selector(f"#ct-canvas[data-slice='{nodule['center_voxel'][0]}']")
+    # add a mark by clicking the image (as a missed nodule would be), then reject it as a false positive
+    s.page.click("#ct-add")
+    box = canvas.bounding_box()
+    assert box is not None
+    s.page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    s.page.wait_for_function(
+        "n => document.querySelectorAll('#findings .finding').length > n", arg=len(
+            httpx.get(f"{base}/api/exams/{exam_id}/findings", headers=doctor).json()["items"]) - 1)
+    items = httpx.get(f"{base}/api/exams/{exam_id}/findings", headers=doctor).json()["items"]
+    added = [f for f in items if f["origin"] == "physician"]
+    assert len(added) == 1 and added[0]["kind"] == "nodule"
+    z, y, x = added[0]["location"]["center_voxel"]
+    assert z == nodule["center_voxel"][0] and 0 <= x < geo["columns"] and 0 <= y < geo["rows"]
+    for f in items:
+        if f["origin"] == "ai":
+            card = s.page.locator(f'#findings .finding[data-finding-id="{f["id"]}"]')
+            card.locator(".f-accept").click()
+            s.page.wait_for_selector(f'#findings .finding[data-finding-id="{f["id"]}"][data-state="accepted"]')
+    # the AI's findings are all decided; now reject one AI finding as a false positive to check the path
+    ai_card.locator(".f-reject").click()
+    ai_card.locator(".f-reason").fill("Vessel bifurcation, not a nodule")
+    ai_card.locator(".f-reject-confirm").click()
+    s.page.wait_for_selector("#findings .finding[data-state='rejected']")
+    s.page.fill("#impression", "No suspicious nodule after review; vessel bifurcation marked by the AI rejected.")
+    s.shot("ct-reviewed")
+    s.page.click("#sign")
+    s.page.fill("#sign-password", PASSWORD)
+    s.page.click("#sign-confirm")
+    s.page.wait_for_selector("main[data-status='final']")
+    final = s.page.locator("#reports .report-version[data-status='final']")
+    kinds = final.locator(".sig").evaluate_all("ss => ss.map(s => [s.dataset.kind, s.dataset.verified])")
+    assert sorted(kinds) == [["ai", "true"], ["physician", "true"]]
+    s.shot("ct-final")
+    s.close()
+
+    signed = [r for r in httpx.get(f"{base}/api/exams/{exam_id}/reports", headers=doctor).json()["items"]
+              if r["status"] == "final"][0]
+    assert [f["reason"] for f in signed["content"]["rejected_ai_findings"]] == ["Vessel bifurcation, not a nodule"]
+    billing = Steps(browser, base, "9-ct-billing")
+    billing.login("billing.a")
+    billing.page.wait_for_selector(f'#claims-table tr[data-exam-id="{exam_id}"]')
+    billing.shot("claims")
+    billing.close()
+
+
+def test_fundus_viewer_overlays(browser: Any, stack: dict[str, Any]) -> None:
+    base, exam_id = stack["base"], stack["fundus"]
+    marks = httpx.get(f"{base}/api/exams/{exam_id}/fundus", headers=api_login(base, "physician.a", PASSWORD)).json()
+    s = Steps(browser, base, "10-fundus")
+    s.login("physician.a")
+    s.page.goto(f"{base}/app/#/exam/{exam_id}")
+    s.page.wait_for_selector("#fundus-viewer[data-boxes]")
+    assert int(s.page.get_attribute("#fundus-viewer", "data-boxes")) == len(marks["lesions"])
+    assert (s.page.locator("#fundus-disc").count() == 1) == bool(marks["optic_disc"])
+    # the overlay's coordinate system is the photo's own pixels
+    assert s.page.get_attribute("#fundus-overlay", "viewBox") == f"0 0 {marks['width']} {marks['height']}"
+    s.shot("fundus")
+    for box in s.page.locator("[data-lesion-type]").element_handles():
+        if box.evaluate("e => e.tagName") == "INPUT":
+            box.uncheck()
+    s.page.wait_for_selector("#fundus-viewer[data-boxes='0']")
+    s.shot("fundus-overlays-off")
     s.close()

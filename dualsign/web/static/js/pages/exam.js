@@ -102,11 +102,11 @@ export async function render(main, [examId]) {
     f.reject_reason ? h("div", { class: "kv bad" }, `${t("reject_reason")}: ${f.reject_reason}`) : null,
     actions);
     if (!reviewable()) return card;
-    actions.append(
+    actions.append(...[
       h("button", { class: "f-accept", onclick: () => decide(f, { decision: "accepted" }) }, t("accept")),
       h("button", { class: "f-reject danger", onclick: () => rejectForm(f, actions) }, t("reject")),
       Object.values(f.measurements || {}).some((v) => typeof v === "number")
-        ? h("button", { class: "f-edit", onclick: () => editForm(f, actions) }, t("edit")) : null);
+        ? h("button", { class: "f-edit", onclick: () => editForm(f, actions) }, t("edit")) : null].filter(Boolean));
     return card;
   }
 
