@@ -96,7 +96,9 @@ def key_image_objects(session: Any, store: FileStore, report: Report, sr: pydico
         rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
         sc = hd.sc.SCImage.from_ref_dataset(
             ref_dataset=ref, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
-            coordinate_system="PATIENT", series_instance_uid=series, series_number=9000 + 2,
+            # An axial slice as the scanner displays it: rows run to the patient's left, columns to posterior.
+            coordinate_system="PATIENT", patient_orientation=("L", "P"),
+            series_instance_uid=series, series_number=9000 + 2,
             sop_instance_uid=generate_uid(), instance_number=number, manufacturer="dualsign")
         sc.SeriesDescription = "dualsign key images, physician verified" if sr.VerificationFlag == "VERIFIED" \
             else "dualsign key images, AI preliminary"
@@ -138,7 +140,12 @@ def _queue_one(session: Any, store: FileStore, settings: GatewaySettings, report
         session.add(OutboundCursor(report_id=report_id, outcome=f"skipped: {built}"[:200]))
         session.flush()
         return 0
-    objects = [built, *key_image_objects(session, store, report, built)]
+    try:
+        extra = key_image_objects(session, store, report, built)
+    except Exception:  # the verified SR must still go out; the images' failure is logged and audited
+        log.exception("key images of report %s could not be built; sending the SR alone", report_id)
+        extra = []
+    objects = [built, *extra]
     session.add(OutboundCursor(report_id=report_id, outcome=f"queued {len(objects)} object(s) for "
                                                            f"{len(dests)} destination(s)"))
     for ds in objects:

@@ -34,8 +34,8 @@ LOINC = {
     "qrs axis": ("8632-2", "QRS axis"), "t axis": ("8638-9", "T wave axis"),
 }
 UCUM = {"/min": "/min", "ms": "ms", "°": "deg", "deg": "deg", "mv": "mV", "mm": "mm", "mv_ms": "mV.ms",
-        "bpm": "/min", "s": "s", "%": "%", "ml": "mL", "hu": "[hnsf'U]"}
-_SUFFIX = re.compile(r"_(bpm|ms|mv_ms|mv|deg|mm|s|ml|hu)$")
+        "bpm": "/min", "s": "s", "%": "%", "ml": "mL", "hu": "[hnsf'U]", "mm3": "mm3"}
+_SUFFIX = re.compile(r"_(bpm|ms|mv_ms|mv|deg|mm3|mm|s|ml|hu)$")
 
 
 def _unit(unit: str) -> CodedConcept:

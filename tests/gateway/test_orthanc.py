@@ -17,6 +17,7 @@ import pydicom
 import pytest
 
 from dualsign.gateway.settings import Destination
+from tests.conftest import DEMO_SAMPLES
 from tests.core.client import login_cached, review_all, wait_for_status
 from tests.core.network import PASSWORD
 from tests.gateway.conftest import Gateway, free_port, start_gateway
@@ -144,3 +145,72 @@ def test_pacs_forwards_ecg_and_receives_verified_sr(gateway: Gateway, orthanc: O
     assert second.VerificationFlag == "VERIFIED"
     predecessor = second.PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
     assert predecessor.ReferencedSOPInstanceUID == first.SOPInstanceUID
+
+
+def _instances(pacs: Orthanc, modality: str, count: int, timeout: float = 60) -> list[pydicom.Dataset]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [pydicom.dcmread(io.BytesIO(pacs.get(f"/instances/{oid}/file"))) for oid in pacs.get("/instances")
+                 if pacs.get(f"/instances/{oid}/simplified-tags").get("Modality") == modality]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
+
+
+def _rois(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
+    out = []
+    for item in ds.get("ContentSequence", []):
+        if item.ValueType == "SCOORD3D":
+            out.append(item)
+        out += _rois(item)
+    return out
+
+
+def test_pacs_forwards_ct_and_receives_nodule_rois_and_key_images(gateway: Gateway, orthanc: Orthanc, runtime,  # type: ignore[no-untyped-def]
+                                                                  tmp_path: Path) -> None:
+    """A real CT series (LIDC-IDRI-0001, 11 slices) from the PACS: analysed, one AI mark rejected, signed; the
+    verified SR carries each kept nodule as an ellipse in the series' frame of reference with its
+    measurements, and the kept nodules' key images arrive as Secondary Capture in the same study."""
+    slab = sorted((DEMO_SAMPLES / "lidc-idri-0001-slab").iterdir())
+    ids = [orthanc.post("/instances", p.read_bytes())["ID"] for p in slab]
+    orthanc.post("/modalities/dualsign/store", {"Resources": ids, "Synchronous": True})
+    source = pydicom.dcmread(slab[0], stop_before_pixels=True)
+    exam_id = wait_exam(runtime, str(source.StudyInstanceUID))
+    c = gateway.client
+    doc = login_cached(c, "physician.a")
+    assert wait_for_status(c, doc, exam_id, {"preliminary", "qc_failed"}, timeout=240)["status"] == "preliminary"
+    items = c.get(f"/api/exams/{exam_id}/findings", headers=doc).json()["items"]
+    nodules = [f for f in items if f["kind"] in ("nodule", "mass")]
+    assert len(nodules) >= 2, "needs one mark to keep and one to reject"
+    rejected, kept = nodules[-1], nodules[:-1]
+    review_all(c, doc, exam_id)
+    r = c.post(f"/api/exams/{exam_id}/findings/{rejected['id']}/decision", headers=doc,
+               json={"decision": "rejected", "reason": "vessel"})
+    assert r.status_code == 200, r.text
+    r = c.post(f"/api/exams/{exam_id}/sign", headers=doc, json={"password": PASSWORD, "impression": "Nodule LLZ."})
+    assert r.status_code == 200, r.text
+
+    [sr] = _srs(orthanc, 1)
+    assert sr.VerificationFlag == "VERIFIED" and sr.StudyInstanceUID == source.StudyInstanceUID
+    rois = _rois(sr)
+    assert len(rois) == len(kept)
+    assert {str(roi.ReferencedFrameOfReferenceUID) for roi in rois} == {str(source.FrameOfReferenceUID)}
+    for roi in rois:  # each ellipse is a kept nodule: its centre and long axis as the analyzer measured them
+        assert roi.GraphicType == "ELLIPSE"
+        pts = [float(v) for v in roi.GraphicData]
+        centre = [(pts[0] + pts[3]) / 2, (pts[1] + pts[4]) / 2, (pts[2] + pts[5]) / 2]
+        f = min(kept, key=lambda k: sum((a - b) ** 2 for a, b in zip(k["location"]["center_mm"], centre, strict=True)))
+        assert centre == pytest.approx(f["location"]["center_mm"], abs=0.05)
+        assert pts[3] - pts[0] == pytest.approx(f["measurements"]["long_axis_mm"], abs=0.05)
+    numbers = _numbers(sr)
+    assert numbers["long_axis_mm"][1] == "mm" and numbers["volume_mm3"][1] == "mm3"
+    sr_file = tmp_path / "sr.dcm"
+    sr.save_as(sr_file)
+    dump = subprocess.run([dcmtk("dsrdump"), str(sr_file)], capture_output=True, text=True, timeout=30)
+    assert dump.returncode == 0 and "E:" not in dump.stderr, dump.stderr
+
+    key_images = _instances(orthanc, "OT", len(kept))
+    assert len(key_images) == len(kept)  # the rejected mark's image is not sent
+    for sc in key_images:
+        assert sc.StudyInstanceUID == source.StudyInstanceUID and sc.PatientID == source.PatientID
+        assert sc.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and sc.pixel_array.ndim == 3
