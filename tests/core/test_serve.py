@@ -26,7 +26,7 @@ def _record(exam: dict[str, Any]) -> str:
     return Path(exam["files"][0]["filename"]).stem
 
 
-def _exams(base: str, headers: dict[str, str], timeout: float = 60) -> dict[str, dict[str, Any]]:
+def _exams(base: str, headers: dict[str, str], timeout: float = 240) -> dict[str, dict[str, Any]]:
     """The caller's exams by record name, once every one has been analysed."""
     deadline = time.monotonic() + timeout
     while True:
@@ -64,8 +64,13 @@ def test_fresh_clone_serves_demo(tmp_path: Path) -> None:
         township = _exams(base, login(base, "tech.wang", DEMO_PASSWORD))
         county = _exams(base, login(base, "tech.liu", DEMO_PASSWORD))
         by_site: dict[str, set[str]] = {}
+        modality: dict[str, str] = {}
         for entry in MANIFEST:
-            by_site.setdefault(entry["site"], set()).add(Path(entry["files"][0]).stem)
+            # An entry names its files, or a folder of them (a CT series): the exam's first file names it.
+            first = sorted((clone / "dualsign" / "demo" / "samples" / entry["folder"]).iterdir())[0].name \
+                if "folder" in entry else entry["files"][0]
+            by_site.setdefault(entry["site"], set()).add(Path(first).stem)
+            modality[Path(first).stem] = entry["modality"]
         assert set(township) == by_site["CN-GD-SZ-LG-PX"], township
         assert set(county) == by_site["CN-GD-SZ-LG"], county
         for exam in (*township.values(), *county.values()):
@@ -77,7 +82,13 @@ def test_fresh_clone_serves_demo(tmp_path: Path) -> None:
         assert r.status_code == 200, r.text
         worklist = r.json()["items"]
         assert worklist[0]["id"] == vt["id"], [(_record(e), e["urgency"]) for e in worklist]
-        assert {_record(e) for e in worklist} == set(township) | set(county)
+        # dr.zhang reads ECG and chest CT; the county's fundus photographs go up to the city's dr.li.
+        mine = {r for r in set(township) | set(county) if modality[r] in ("ecg", "chest_ct")}
+        assert {_record(e) for e in worklist} == mine
+        assert "chest_ct" in {modality[r] for r in mine}
+        r = httpx.get(f"{base}/api/worklist", headers=login(base, "dr.li", DEMO_PASSWORD), timeout=10)
+        fundus = {r for r in county if modality[r] == "fundus"}
+        assert fundus and fundus <= {_record(e) for e in r.json()["items"]}
 
         # SIGTERM: a clean shutdown. Uvicorn finishes the lifespan (stopping the worker pool), then
         # re-raises the signal it caught, so the status is 0 or "terminated by SIGTERM", never a crash.
