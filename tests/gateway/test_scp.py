@@ -15,10 +15,14 @@ from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 from pynetdicom import AE
 from sqlalchemy import func, select
 
+from dualsign.analyzers.fundus.read import OPHTHALMIC_8BIT
+from dualsign.analyzers.models import AnalysisRun
 from dualsign.audit.models import AuditEvent
 from dualsign.exams.models import Exam
 from dualsign.gateway import service
 from dualsign.gateway.models import DicomInstance, DicomStudy
+from tests.analyzers.fundus.fundus_samples import load_rgb, write_photo_dicom
+from tests.conftest import DEMO_SAMPLES
 from tests.core.client import login_cached, wait_for_status
 from tests.gateway.conftest import Gateway
 from tests.gateway.samples import CT_SMALL, MR_SMALL, dcmtk, ecg_dicom
@@ -80,12 +84,15 @@ def test_ct_plain_and_compressed_become_one_chest_ct_exam(gateway: Gateway, runt
         r = storescu(gateway, f, aet="MODALITY_B", options=options)
         assert r.returncode == 0, r.stderr
     exam_id = wait_exam(runtime, study)
+    tech = login_cached(gateway.client, "technologist.b")
+    done = wait_for_status(gateway.client, tech, exam_id, {"preliminary", "qc_failed", "analysis_failed"})
     with runtime.db.session() as s:
         exam = s.get(Exam, exam_id)
         assert exam is not None and exam.modality == "chest_ct" and len(exam.files) == 2
-        # No CT analyzer yet: queued "waiting for an analyzer", then failed (retryable) once the worker
-        # takes it; either way the reason names the missing analyzer.
-        assert exam.status in {"queued", "analysis_failed"} and "analyzer" in (exam.last_error or "")
+        # Both instances are the same slice position: one slice is no chest CT series, and the technologist
+        # is told so (the exam is kept).
+        assert done["status"] == "qc_failed", done
+        assert any("slice" in reason for reason in done["qc_reasons"]), done["qc_reasons"]
         syntaxes = set(s.scalars(select(DicomInstance.transfer_syntax_uid)))
     assert syntaxes == {ExplicitVRLittleEndian, RLELossless}
 
@@ -193,3 +200,24 @@ def test_association_aborted_mid_transfer_keeps_only_complete_instances(gateway:
     again = pydicom.dcmread(CT_SMALL)
     again.SOPInstanceUID = generate_uid()
     assert _send(gateway, again) == 0
+
+
+def test_fundus_photo_over_dicom_is_analysed_with_its_laterality(gateway: Gateway, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A real fundus photograph wrapped as Ophthalmic Photography 8-bit, sent by dcmtk's storescu."""
+    path = tmp_path / "op.dcm"
+    rgb = load_rgb(DEMO_SAMPLES / "fundus" / "idrid_46.jpg")
+    write_photo_dicom(path, rgb, OPHTHALMIC_8BIT, "ImageLaterality", "L")
+    ds = pydicom.dcmread(path)
+    ds.PatientID, ds.PatientName, ds.PatientSex, ds.PatientBirthDate = "MRN-EYE-1", "Huang^Xiuying", "F", "19610227"
+    ds.StudyDate, ds.AccessionNumber = "20261123", "EYE1"
+    ds.save_as(path, enforce_file_format=True)
+    r = storescu(gateway, path)
+    assert r.returncode == 0, r.stderr
+    exam_id = wait_exam(runtime, str(ds.StudyInstanceUID))
+    tech = login_cached(gateway.client, "technologist.a")
+    exam = wait_for_status(gateway.client, tech, exam_id, {"preliminary", "qc_failed", "analysis_failed"})
+    assert exam["status"] == "preliminary" and exam["modality"] == "fundus", exam
+    with runtime.db.session() as s:
+        raw = s.scalars(select(AnalysisRun.raw_findings).where(AnalysisRun.exam_id == exam_id)).one()
+    assert raw["laterality"] == "L" and raw["laterality_source"] == "dicom"
+    assert raw["image_size"] == [rgb.shape[1], rgb.shape[0]]
