@@ -6,8 +6,8 @@ Each round sends every CT instance under --data with dcmtk's storescu, split ove
 associations (one storescu process each), first to `storescp --fork` (writes plain files) and then to
 dualsign's SCP (content-addressed store with fsync, one SQLite transaction per instance), alternating the
 order each round. Prints instances/s and MB/s per receiver, the best round of each, the ratio
-dualsign / storescp (target >= 0.80), and checks that dualsign recorded every instance (none lost) and
-assembled them into one exam per series' study.
+dualsign / storescp (target >= 0.80), and checks that dualsign recorded every instance (none lost),
+assembled them into one exam per study, and (last round, untimed) that each exam is analysed.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from sqlalchemy import func, select
 
 from dualsign import migrate
 from dualsign.accounts import service as accounts
+from dualsign.exams.models import Exam
 from dualsign.gateway import service
 from dualsign.gateway.models import DicomInstance, DicomStudy
 from dualsign.gateway.scp import DicomServer
 from dualsign.gateway.settings import GatewaySettings
 from dualsign.runtime import build_runtime
 from dualsign.settings import Settings
+from dualsign.worker import service as worker
 
 
 def dcmtk(tool: str) -> str:
@@ -81,7 +83,8 @@ def run_storescp(files: list[Path], groups: list[list[Path]], work: Path) -> flo
     return elapsed
 
 
-def run_dualsign(files: list[Path], groups: list[list[Path]], work: Path, round_no: int) -> float:
+def run_dualsign(files: list[Path], groups: list[list[Path]], work: Path, round_no: int, analyse: bool = False
+                 ) -> float:
     home = work / f"dualsign-{round_no}"
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'bench.db'}", store_dir=home / "store",
                         keys_dir=home / "keys", worker="inprocess", worker_threads=1, broker_url="", token_secret="",
@@ -108,6 +111,17 @@ def run_dualsign(files: list[Path], groups: list[list[Path]], work: Path, round_
         studies = s.scalar(select(func.count()).select_from(DicomStudy).where(DicomStudy.status == "exam"))
     if not all(exams) or studies != len(exams):
         sys.exit("dualsign did not turn every study into an exam")
+    if analyse:  # outside the timing: the exams the SCP made are analysed like any other
+        for exam_id in exams:
+            assert exam_id is not None
+            status = worker.analyze_exam(rt.db, rt.store, rt.service_key, exam_id)
+            with rt.db.session() as s:
+                exam = s.get(Exam, exam_id)
+                assert exam is not None
+                print(f"exam {exam.accession} ({exam.modality}, {len(exam.files)} files): {status}; "
+                      f"{exam.ai_summary or '; '.join(exam.qc_reasons)}")
+            if status not in ("preliminary", "qc_failed"):
+                sys.exit(f"exam {exam_id} was not analysed: {status}")
     rt.db.engine.dispose()
     return elapsed
 
@@ -130,7 +144,8 @@ def main() -> int:
         for r in range(args.rounds):
             order = ["storescp", "dualsign"] if r % 2 == 0 else ["dualsign", "storescp"]
             for name in order:
-                t = run_storescp(files, groups, work) if name == "storescp" else run_dualsign(files, groups, work, r)
+                t = run_storescp(files, groups, work) if name == "storescp" \
+                    else run_dualsign(files, groups, work, r, analyse=r == args.rounds - 1)
                 times[name].append(t)
                 print(f"round {r + 1} {name:9s} {t:6.2f} s  {len(files) / t:7.1f} inst/s  {size_mb / t:6.1f} MB/s")
     best = {k: min(v) for k, v in times.items()}
