@@ -84,18 +84,18 @@ def sr_for(session: Any, store: FileStore, report: Report) -> pydicom.Dataset | 
 
 
 def key_image_objects(session: Any, store: FileStore, report: Report, sr: pydicom.Dataset) -> list[pydicom.Dataset]:
-    """The key images of the findings a signed version keeps, as Secondary Capture in the exam's study."""
+    """The key images of the findings a signed version keeps, as Secondary Capture in the exam's study
+    (patient and study taken from the SR, which carries them from the received instances)."""
     content = json.loads(report.content_json)
     images = reports.key_images(session, store, report.exam_id, content)
     if not images:
         return []
-    ref = _evidence(session, store, report.exam_id)[0]
     series = generate_uid()
     out: list[pydicom.Dataset] = []
     for number, (name, png) in enumerate(images, start=1):
         rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
         sc = hd.sc.SCImage.from_ref_dataset(
-            ref_dataset=ref, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
+            ref_dataset=sr, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
             # An axial slice as the scanner displays it: rows run to the patient's left, columns to posterior.
             coordinate_system="PATIENT", patient_orientation=("L", "P"),
             series_instance_uid=series, series_number=9000 + 2,
