@@ -2,14 +2,16 @@
 
 QRS: a multi-lead slope "activity" curve (|derivative| normalised per lead, averaged over the usable leads);
 the QRS starts where the activity last stayed below a fraction of its QRS peak (above the beat's own
-isoelectric floor) for 16 ms and ends where it first does so again.
+isoelectric floor) for a hold time and ends where it first does so again. Onset and offset use their own
+smoothing and hold time: the onset needs a short hold (the Q wave follows the PR segment closely), the offset
+a long one (a slurred S wave or an early ST slope must not end the QRS).
 
-P and T, per lead then fused: the wave peak is the largest deflection from the isoelectric (PR) level in a
-window bounded by the neighbouring waves (T: after QRS offset, before most of the next RR; P: after the
-previous T end, before QRS onset). Its boundaries come from the area method (Zhang / Vazquez-Seisdedos): the
-boundary is where the signed area between the wave and a horizontal line through the candidate point is
-largest, signed by the wave's polarity so the peak itself can never win. Leads are fused like a reader of a
-multi-lead display: T end is the latest, P onset the earliest, over the leads where the wave is clear.
+P and T, per lead then fused: the wave peak is the largest deflection from the isoelectric level in a window
+bounded by the neighbouring waves (T: after QRS offset, before most of the next RR; P: after the previous T
+end, before QRS onset). T end and P onset come from the trapezium-area method (Vazquez-Seisdedos et al.
+2011): from the steepest point of the wave's outer flank, the boundary is the point that maximises the area
+of the trapezium it spans with a fixed far point; P offset from the area method (Zhang). Leads are fused by
+the median over the leads where the wave is clear; the P search window starts after the latest T end.
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
-QRS_ON_FRAC = 0.08  # of the activity rise above the beat's own floor (chosen on half A of QTDB)
+# Numeric settings chosen on half A (even-indexed records) of the QT Database; see BENCHMARKS.md.
+QRS_ON_FRAC = 0.08  # of the activity rise above the beat's own floor
 QRS_OFF_FRAC = 0.12
-T_AREA_MS = 120.0  # width of the area window for T end
-P_AREA_MS = 90.0  # chosen on QTDB half A (among 35-90 ms)
-T_TAIL_MS = 200.0  # T end at most this long after the T peak (Tpeak-Tend rarely exceeds it, even in long QT)
+QRS_ON_SMOOTH_MS = 16.0  # moving average of the activity curve for the onset
+QRS_OFF_SMOOTH_MS = 8.0
+QRS_ON_HOLD_MS = 12.0  # the activity must stay below the threshold this long
+QRS_OFF_HOLD_MS = 32.0
+QRS_ON_LEAD_MS = 6.0  # the threshold crossing lags the first visible deflection by about this much
+P_AREA_MS = 90.0  # width of the area window for P offset
+P_TRAP_MS = 60.0  # trapezium far point, from the steepest point of the P upslope
+T_TRAP_MS = 120.0  # trapezium far point, from the steepest point of the T downslope
+T_TAIL_MS = 160.0  # T end at most this long after the T peak
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
 P_LEAD_FRAC = 0.5
 T_RR = 0.6  # T peak before 60 % of the next RR: later than that is usually the next P wave
@@ -131,6 +140,68 @@ def _extreme(pos: np.ndarray, part: np.ndarray, latest: bool) -> np.ndarray:
     return np.where(k > 0, out, -1).astype(np.int64)
 
 
+def _trapezium(
+    xl: np.ndarray, pk: np.ndarray, limit: np.ndarray, sign: np.ndarray, far: int, max_len: int, forward: bool
+) -> np.ndarray:
+    """Trapezium-area boundary after (forward) or before the wave peak, per beat and lead.
+
+    pk, limit, sign: (nb, leads). xm is the steepest point of the flank between pk and limit, xr lies `far`
+    samples beyond it; the boundary is the xi in [xm, xr] (and within limit) that maximises the area
+    (y(xm) - y(xi)) * (2 xr - xi - xm) / 2, with y oriented so the wave is positive.
+    """
+    n, n_leads = xl.shape
+    step = 1 if forward else -1
+    offs = np.arange(max_len)[None, :, None]
+    idx = pk[:, None, :] + step * offs  # (nb, win, leads)
+    inside = (idx >= 0) & (idx < n) & ((idx <= limit[:, None, :]) if forward else (idx >= limit[:, None, :]))
+    idxc = np.clip(idx, 0, n - 1)
+    y = xl[idxc, np.arange(n_leads)[None, None, :]] * sign[:, None, :]
+    fall = -np.gradient(y, axis=1)  # the wave falls away from its peak in the direction of travel
+    km = np.argmax(np.where(inside, fall, -np.inf), axis=1)[:, None, :]
+    ym = np.take_along_axis(y, km, axis=1)
+    kr = km + far
+    area = (ym - y) * (2 * kr - offs - km)
+    ok = inside & (offs >= km) & (offs <= kr)
+    k = np.argmax(np.where(ok, area, -np.inf), axis=1)
+    return pk + step * k
+
+
+def _median(pos: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """Median boundary over the participating leads, per beat; -1 where none."""
+    v = np.where(part, pos.astype(float), np.nan)
+    has = np.asarray(part.any(axis=1), dtype=bool)
+    med = np.nanmedian(np.where(has[:, None], v, 0.0), axis=1)
+    return np.where(has, np.round(med), -1).astype(np.int64)
+
+
+def _qrs_edge(
+    dm: np.ndarray, r: np.ndarray, ms: float, smooth_ms: float, hold_ms: float, frac: float, onset: bool
+) -> np.ndarray:
+    """QRS onset (last quiet stretch before R) or offset (first quiet stretch after R) on the activity dm."""
+    n = dm.size
+    rows = np.arange(r.size)
+    act = ndimage.uniform_filter1d(dm, max(1, int(round(smooth_ms * ms))), mode="nearest")
+    w = max(2, int(round(hold_ms * ms)))
+    idx, valid = _windows(r, -int(60 * ms), int(60 * ms) + 1, n)
+    peak = np.max(np.where(valid, act[idx], 0.0), axis=1)
+    # Floor: the quietest activity before the QRS (noise and baseline slope are not QRS).
+    fi, fv = _windows(r, -int(250 * ms), -int(60 * ms), n)
+    floor = np.min(np.where(fv, act[fi], np.inf), axis=1)
+    floor = np.where(np.isfinite(floor), np.minimum(floor, 0.5 * peak), 0.0)
+    thr = (floor + frac * (peak - floor))[:, None]
+    if onset:
+        quiet = ndimage.maximum_filter1d(act, w, origin=(w - 1) // 2, mode="nearest")  # act[t-w..t]
+        idx, valid = _windows(r, -int(160 * ms), 1, n)
+        below = valid & (quiet[idx] < thr)
+        last = idx.shape[1] - 1 - np.argmax(below[:, ::-1], axis=1)
+        return np.where(below.any(axis=1), idx[rows, last], r - int(50 * ms))
+    quiet = ndimage.maximum_filter1d(act, w, origin=-(w // 2), mode="nearest")  # act[t..t+w]
+    idx, valid = _windows(r, 0, int(200 * ms) + 1, n)
+    below = valid & (quiet[idx] < thr)
+    first = np.argmax(below, axis=1)
+    return np.where(below.any(axis=1), idx[rows, first], r + int(60 * ms))
+
+
 def delineate(
     xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | None = None, rr_s: float | None = None
 ) -> Boundaries:
@@ -153,24 +224,10 @@ def delineate(
     d = np.abs(np.gradient(xs, axis=0))
     # Scale from every 4th sample: the same 99th percentile for a quarter of the sort.
     d /= np.maximum(np.percentile(d[::4], 99, axis=0), 1e-12)
-    act = ndimage.uniform_filter1d(d.mean(axis=1), max(1, int(round(8 * ms))), mode="nearest")
-    w16 = max(2, int(round(16 * ms)))
-    back_max = ndimage.maximum_filter1d(act, w16, origin=(w16 - 1) // 2, mode="nearest")  # act[t-w..t]
-    fwd_max = ndimage.maximum_filter1d(act, w16, origin=-(w16 // 2), mode="nearest")  # act[t..t+w]
-    idx, valid = _windows(r, -int(60 * ms), int(60 * ms) + 1, n)
-    peak = np.max(np.where(valid, act[idx], 0.0), axis=1)
-    # Floor: the quietest activity before the QRS (noise and baseline slope are not QRS).
-    fi, fv = _windows(r, -int(250 * ms), -int(60 * ms), n)
-    floor = np.min(np.where(fv, act[fi], np.inf), axis=1)
-    floor = np.where(np.isfinite(floor), np.minimum(floor, 0.5 * peak), 0.0)
-    idx, valid = _windows(r, -int(160 * ms), 1, n)
-    below = valid & (back_max[idx] < (floor + QRS_ON_FRAC * (peak - floor))[:, None])
-    last = idx.shape[1] - 1 - np.argmax(below[:, ::-1], axis=1)
-    qrs_on = np.where(below.any(axis=1), idx[rows, last], r - int(50 * ms))
-    idx, valid = _windows(r, 0, int(200 * ms) + 1, n)
-    below = valid & (fwd_max[idx] < (floor + QRS_OFF_FRAC * (peak - floor))[:, None])
-    first = np.argmax(below, axis=1)
-    qrs_off = np.where(below.any(axis=1), idx[rows, first], r + int(60 * ms))
+    dm = d.mean(axis=1)
+    qrs_on = _qrs_edge(dm, r, ms, QRS_ON_SMOOTH_MS, QRS_ON_HOLD_MS, QRS_ON_FRAC, onset=True)
+    qrs_on -= int(round(QRS_ON_LEAD_MS * ms))
+    qrs_off = _qrs_edge(dm, r, ms, QRS_OFF_SMOOTH_MS, QRS_OFF_HOLD_MS, QRS_OFF_FRAC, onset=False)
 
     if rr_s is not None:
         rr_next = np.full(nb, int(rr_s * fs), dtype=np.int64)
@@ -189,14 +246,15 @@ def delineate(
     t_lo = qrs_off + int(80 * ms)
     t_hi = np.minimum(r + (T_RR * rr_next).astype(np.int64), qrs_off + int(500 * ms))
     t_pk, t_amp, t_ok = _wave(xl, base, t_lo, t_hi, int(500 * ms))
-    area_t = _area_curve(xl, max(2, int(round(T_AREA_MS * ms))), forward=False)
     stop = np.minimum(t_pk + int(T_TAIL_MS * ms), (r + (0.9 * rr_next).astype(np.int64))[:, None])
-    t_end = _boundary(area_t, t_pk + 1, stop, int(300 * ms), np.sign(t_amp))
+    t_end = _trapezium(xl, t_pk, stop, np.sign(t_amp), int(round(T_TRAP_MS * ms)), int(300 * ms), forward=True)
     a = np.abs(t_amp)
     amax = a.max(axis=1)
     part = (a >= T_LEAD_FRAC * amax[:, None]) & (a > 0.03)
     t_found = t_ok & (amax > 0.03)
-    t_off = _extreme(t_end, part, latest=True)
+    t_off = _median(t_end, part)
+    # The P search starts after the latest T end: an early-ending lead must not let the T tail pass for a P.
+    t_last = np.where(t_found, _extreme(t_end, part, latest=True), -1)
     best = np.argmax(a, axis=1)
     t_peak = t_pk[rows, best]
     t_off = np.where(t_found, t_off, -1)
@@ -204,7 +262,7 @@ def delineate(
 
     # --- P wave: after the previous beat's T end (or 60 % of the RR when it has none), before QRS onset
     # For a lone (median) beat the previous T end is its own T end one RR earlier.
-    prev_t = np.concatenate([[-1], t_off[:-1]]) if rr_s is None else np.where(t_off > 0, t_off - rr_prev, -1)
+    prev_t = np.concatenate([[-1], t_last[:-1]]) if rr_s is None else np.where(t_last > 0, t_last - rr_prev, -1)
     lim = np.maximum(r - (0.6 * rr_prev).astype(np.int64), qrs_on - int(300 * ms))
     p_lo = np.where(prev_t > 0, np.maximum(prev_t + int(20 * ms), lim), lim)
     p_hi = qrs_on - int(20 * ms)
@@ -228,16 +286,16 @@ def delineate(
         & (p_pk > p_lo[:, None] + int(10 * ms))
     )
     wp = max(2, int(round(P_AREA_MS * ms)))
-    area_on = _area_curve(xl, wp, forward=True)
     area_off = _area_curve(xl, wp, forward=False)
     sp = np.sign(p_amp)
-    on = _boundary(area_on, np.maximum(p_pk - int(130 * ms), p_lo[:, None] - int(20 * ms)), p_pk, int(130 * ms), sp)
+    on_lim = np.maximum(p_pk - int(130 * ms), p_lo[:, None] - int(20 * ms))
+    on = _trapezium(xl, p_pk, on_lim, sp, int(round(P_TRAP_MS * ms)), int(130 * ms), forward=False)
     off = _boundary(area_off, p_pk + 1, np.broadcast_to(qrs_on[:, None], p_pk.shape), int(130 * ms), sp)
     pmax = np.where(lead_p, pa, 0.0).max(axis=1)
     part = lead_p & (pa >= P_LEAD_FRAC * pmax[:, None])
     p_present = part.any(axis=1)
-    p_on = np.where(p_present, _extreme(on, part, latest=False), -1)
-    p_off = np.where(p_present, np.max(np.where(part, off, -1), axis=1), -1)
+    p_on = np.where(p_present, _median(on, part), -1)
+    p_off = np.where(p_present, _median(off, part), -1)
     pb = np.argmax(np.where(lead_p, pa, -1.0), axis=1)
     p_peak = np.where(p_present, p_pk[rows, pb], -1)
     return Boundaries(
