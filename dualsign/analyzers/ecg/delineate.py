@@ -35,6 +35,7 @@ T_TRAP_MS = 120.0  # trapezium far point, from the steepest point of the T downs
 T_TAIL_MS = 160.0  # T end at most this long after the T peak
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
 P_LEAD_FRAC = 0.5
+P_EDGE_MS = 25.0  # a P peak this close to its window's start is the previous T wave's tail
 T_RR = 0.6  # T peak before 60 % of the next RR: later than that is usually the next P wave
 
 
@@ -251,6 +252,10 @@ def delineate(
     a = np.abs(t_amp)
     amax = a.max(axis=1)
     part = (a >= T_LEAD_FRAC * amax[:, None]) & (a > 0.03)
+    # A T end pinned to the end of its search window found no end there: leave that lead out when another
+    # lead has a clear one.
+    clear = part & (t_end < stop)
+    part = np.where(clear.any(axis=1)[:, None], clear, part)
     t_found = t_ok & (amax > 0.03)
     t_off = _median(t_end, part)
     # The P search starts after the latest T end: an early-ending lead must not let the T tail pass for a P.
@@ -283,7 +288,7 @@ def delineate(
         & (pa >= 0.04)
         & (pa >= 4.0 * noise)
         & (p_pk < (qrs_on - int(40 * ms))[:, None])
-        & (p_pk > p_lo[:, None] + int(10 * ms))
+        & (p_pk > p_lo[:, None] + int(P_EDGE_MS * ms))
     )
     wp = max(2, int(round(P_AREA_MS * ms)))
     area_off = _area_curve(xl, wp, forward=False)
