@@ -11,7 +11,7 @@ bounded by the neighbouring waves (T: after QRS offset, before most of the next 
 end, before QRS onset). T end and P onset come from the trapezium-area method (Vazquez-Seisdedos et al.
 2011): from the steepest point of the wave's outer flank, the boundary is the point that maximises the area
 of the trapezium it spans with a fixed far point; P offset from the area method (Zhang). Leads are fused by
-the median over the leads where the wave is clear; the P search window starts after the latest T end.
+the median over the leads where the wave is clear.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ T_TRAP_MS = 120.0  # trapezium far point, from the steepest point of the T downs
 T_TAIL_MS = 160.0  # T end at most this long after the T peak
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
 P_LEAD_FRAC = 0.5
-P_EDGE_MS = 25.0  # a P peak this close to its window's start is the previous T wave's tail
+P_EDGE_MS = 25.0  # a P peak this close to its window's start is the previous T wave's tail,
+P_EDGE_RR_S = 0.6  # except at rates of 100/min and more, where the P wave follows the T wave without a gap
+P_MIN_MS = 40.0  # narrower "P waves" are T-wave tails or noise
 T_RR = 0.6  # T peak before 60 % of the next RR: later than that is usually the next P wave
 
 
@@ -125,20 +127,6 @@ def _boundary(area: np.ndarray, start: np.ndarray, stop: np.ndarray, max_len: in
     vals = np.where(valid, vals, -np.inf)
     k = np.argmax(vals, axis=1)
     return np.take_along_axis(idxc, k[:, None, :], axis=1)[:, 0, :]
-
-
-def _extreme(pos: np.ndarray, part: np.ndarray, latest: bool) -> np.ndarray:
-    """Latest (or earliest) boundary over the participating leads, per beat; -1 where none.
-
-    With 4 or more participating leads the runner-up is taken, so one lead's outlier (a merged P wave, a
-    noisy lead) does not set the interval; with 2-3 leads (ambulatory records) the extreme itself.
-    """
-    big = np.iinfo(np.int64).max
-    v = np.where(part, pos, -1 if latest else big)
-    v = -np.sort(-v, axis=1) if latest else np.sort(v, axis=1)
-    k = part.sum(axis=1)
-    out = np.where(k >= 4, v[:, min(1, v.shape[1] - 1)], v[:, 0])
-    return np.where(k > 0, out, -1).astype(np.int64)
 
 
 def _trapezium(
@@ -258,8 +246,6 @@ def delineate(
     part = np.where(clear.any(axis=1)[:, None], clear, part)
     t_found = t_ok & (amax > 0.03)
     t_off = _median(t_end, part)
-    # The P search starts after the latest T end: an early-ending lead must not let the T tail pass for a P.
-    t_last = np.where(t_found, _extreme(t_end, part, latest=True), -1)
     best = np.argmax(a, axis=1)
     t_peak = t_pk[rows, best]
     t_off = np.where(t_found, t_off, -1)
@@ -267,7 +253,7 @@ def delineate(
 
     # --- P wave: after the previous beat's T end (or 60 % of the RR when it has none), before QRS onset
     # For a lone (median) beat the previous T end is its own T end one RR earlier.
-    prev_t = np.concatenate([[-1], t_last[:-1]]) if rr_s is None else np.where(t_last > 0, t_last - rr_prev, -1)
+    prev_t = np.concatenate([[-1], t_off[:-1]]) if rr_s is None else np.where(t_off > 0, t_off - rr_prev, -1)
     lim = np.maximum(r - (0.6 * rr_prev).astype(np.int64), qrs_on - int(300 * ms))
     p_lo = np.where(prev_t > 0, np.maximum(prev_t + int(20 * ms), lim), lim)
     p_hi = qrs_on - int(20 * ms)
@@ -288,7 +274,7 @@ def delineate(
         & (pa >= 0.04)
         & (pa >= 4.0 * noise)
         & (p_pk < (qrs_on - int(40 * ms))[:, None])
-        & (p_pk > p_lo[:, None] + int(P_EDGE_MS * ms))
+        & (p_pk > (p_lo + np.where(rr_prev >= P_EDGE_RR_S * fs, int(P_EDGE_MS * ms), 0))[:, None])
     )
     wp = max(2, int(round(P_AREA_MS * ms)))
     area_off = _area_curve(xl, wp, forward=False)
@@ -296,6 +282,7 @@ def delineate(
     on_lim = np.maximum(p_pk - int(130 * ms), p_lo[:, None] - int(20 * ms))
     on = _trapezium(xl, p_pk, on_lim, sp, int(round(P_TRAP_MS * ms)), int(130 * ms), forward=False)
     off = _boundary(area_off, p_pk + 1, np.broadcast_to(qrs_on[:, None], p_pk.shape), int(130 * ms), sp)
+    lead_p &= (off - on) >= int(P_MIN_MS * ms)
     pmax = np.where(lead_p, pa, 0.0).max(axis=1)
     part = lead_p & (pa >= P_LEAD_FRAC * pmax[:, None])
     p_present = part.any(axis=1)
