@@ -157,10 +157,11 @@ def _trapezium(
 
 def _median(pos: np.ndarray, part: np.ndarray) -> np.ndarray:
     """Median boundary over the participating leads, per beat; -1 where none."""
-    v = np.where(part, pos.astype(float), np.nan)
-    has = np.asarray(part.any(axis=1), dtype=bool)
-    med = np.nanmedian(np.where(has[:, None], v, 0.0), axis=1)
-    return np.where(has, np.round(med), -1).astype(np.int64)
+    k = part.sum(axis=1)
+    v = np.sort(np.where(part, pos, np.iinfo(np.int64).max), axis=1)  # participating leads first
+    lo = np.take_along_axis(v, np.maximum(k - 1, 0)[:, None] // 2, axis=1)[:, 0]
+    hi = np.take_along_axis(v, (k // 2)[:, None], axis=1)[:, 0]
+    return np.where(k > 0, (lo + hi) // 2, -1).astype(np.int64)
 
 
 def _qrs_edge(
