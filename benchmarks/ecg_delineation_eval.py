@@ -4,9 +4,9 @@
 
 Beats: each marked beat is matched to the nearest beat of our detector (`detect_qrs` on both leads) when
 that is within 100 ms of the marked QRS peak; unmatched marks count as missed. Leads: the delineator sees
-both leads at once and fuses them the way the `.q1c` annotator read the two-lead display (QRS from the
-two-lead activity curve, T end = the latest and P onset = the earliest over the leads where the wave is
-clear). Error = ours - reference (ms), for P onset, P offset, QRS onset, QRS offset and T end.
+both leads at once, as the `.q1c` annotator saw the two-lead display (QRS from the two-lead activity curve;
+P and T boundaries per lead, then the median over the leads where the wave is clear). Error = ours -
+reference (ms), for P onset, P offset, QRS onset, QRS offset and T end.
 
 Printed: mean and SD pooled over all matched beats (the strict figure, compared with the CSE tolerances
 for the SD: P on 10.2, QRS on 6.5, QRS off 11.6, T end 30.6 ms), and the per-record SD averaged over
@@ -14,9 +14,10 @@ records (the convention of several published delineators; more lenient, shown fo
 `--median-beat` also delineates each record's median beat (as the statements do) and compares it with the
 median of the marks relative to the QRS peak, one value per record.
 
-All 55 records are development data: nothing is held out. The few delineator thresholds (QRS activity
-fractions, T-peak search limit) were chosen among a handful of settings on the even-indexed half of the
-sorted record list (`--half A`) and read on the odd half (`--half B`); report A, B and all.
+All 55 records are development data: nothing is held out. The delineator's numeric settings (QRS activity
+fractions, smoothing and hold times, onset correction; trapezium far points; T-peak and T-end search limits;
+P-window margins) were chosen among a handful of settings each on the even-indexed half of the sorted record
+list (`--half A`) and read on the odd half (`--half B`); report A, B and all.
 """
 
 from __future__ import annotations
