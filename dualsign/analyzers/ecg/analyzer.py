@@ -28,7 +28,8 @@ from dualsign.analyzers.ecg.delineate import delineate, prepare
 from dualsign.analyzers.ecg.detect import detect_qrs
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
-from dualsign.analyzers.ecg.rhythm import Episode, af_windows, episodes
+from dualsign.analyzers.ecg import flutter
+from dualsign.analyzers.ecg.rhythm import Episode, af_windows, afl_windows, episodes
 from dualsign.analyzers.ecg.rhythm_model import Bands, record_bands
 from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, rhythm_model_statement, urgency
 
@@ -86,8 +87,10 @@ def _card(weights_sha: str, card: dict[str, Any] | None) -> ModelCard:
         weights_sha256=weights_sha,
         limitations=(
             "Adults only; sex-specific criteria use the sex-neutral / safer threshold; no 2nd/3rd-degree "
-            "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is in the vocabulary but not "
-            "detected yet; paced (Q) and fusion (F) beats are not recognised by the beat model."
+            "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is detected from regular "
+            "flutter waves after QRS cancellation, mainly with 3:1, 4:1 or variable conduction (2:1 flutter is "
+            "usually missed) and its sensitivity on real flutter has not been measured (no labelled flutter "
+            "signal in the developer data); paced (Q) and fusion (F) beats are not recognised by the beat model."
         ),
     )
 
@@ -183,14 +186,21 @@ class ECGAnalyzer:
                 return rules.rule_rhythm_probabilities(rr_w, p_frac, True)
 
             af, window_probs = af_windows(rec.n_samples, fs, r, probs_for)
+            dominant = (lab_arr == "N") & (corr >= 0.8)
+
+            def flutter_for(a: int, z: int) -> flutter.FlutterMeasure | None:
+                sel = (r >= a) & (r < z)
+                return flutter.measure(x[a:z], fs, names, r[sel] - a, dominant[sel], lead_ok)
+
+            afl, afl_measures = afl_windows(rec.n_samples, fs, r, flutter_for)
             noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)
-            eps = episodes(r, fs, rec.n_samples, labels, af, b.p_present, noisy)
+            eps = episodes(r, fs, rec.n_samples, labels, af, b.p_present, noisy, afl)
             use = (lab_arr == "N") & (corr > 0.6)
             mb = median_beat(xf, fs, r, use, lead_ok, x)
             meas = measurements(mb, fs, names, r, lab_arr == "N", lead_ok)
             meas["rr_irregularity"] = round(rules.rr_irregularity(rr_all), 3)
             meas["p_wave_fraction"] = round(float(np.mean(b.p_present)), 2)
-            stmts = interpret(meas, eps, labels, names, mb, fs, rec.duration_s)
+            stmts = interpret(meas, eps, labels, names, mb, fs, rec.duration_s, afl_measures)
             extra = rhythm_model_statement(window_probs, stmts) if rhythm_src == "learned" else None
             if extra is not None:  # "Normal ECG" no longer holds
                 stmts = [s for s in stmts if s.key != "normal"] + [extra]
