@@ -48,7 +48,7 @@ def cinc_class(raw: dict[str, Any]) -> str:
     return "O"
 
 
-def analyzer_eval(data: Path, limit: int | None) -> int:
+def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> int:
     """Whole analyzer on the developer records, each with the rhythm model of the fold that did not see it."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -64,6 +64,7 @@ def analyzer_eval(data: Path, limit: int | None) -> int:
     order = np.arange(y.size) if limit is None else np.random.default_rng(0).permutation(y.size)[:limit]
     ref, pred, afl = [], [], Counter()
     afl_records: list[str] = []
+    rows: list[dict[str, Any]] = []
     t0 = time.time()
     for n, i in enumerate(order):
         model = models[fold_of[i]]
@@ -77,6 +78,9 @@ def analyzer_eval(data: Path, limit: int | None) -> int:
         lab = rm.RHYTHM_CLASSES[y[i]]
         ref.append(lab)
         pred.append(cinc_class(raw))
+        rows.append({"record": recs[i], "reference": lab, "mapped": pred[-1], "usable": raw["quality"]["usable"],
+                     "rhythm": sorted({e["label"] for e in raw["rhythm"]}),
+                     "abnormal_statements": [s["text"] for s in raw["statements"] if s["abnormal"]]})
         if any(e["label"] == "AFL" for e in raw["rhythm"]):
             afl[lab] += 1
             afl_records.append(f"{recs[i]}:{lab}")
@@ -87,10 +91,13 @@ def analyzer_eval(data: Path, limit: int | None) -> int:
     cm = np.zeros((4, 4), dtype=int)
     for t, p in zip(yi, pi, strict=True):
         cm[t, p] += 1
-    print("analyzer, mapped, fold models:", json.dumps({k: round(v, 4) for k, v in train_rhythm.f1_scores(yi, pi).items()}))
+    f1 = train_rhythm.f1_scores(yi, pi)
+    print("analyzer, mapped, fold models:", json.dumps({k: round(v, 4) for k, v in f1.items()}))
     print("confusion (rows = reference N,A,O,~):", cm.tolist())
     print("records with an AFL episode, by reference class:", dict(afl), "of", dict(Counter(ref)))
     print("AFL records:", " ".join(afl_records))
+    if dump is not None:
+        dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return 0
 
 
@@ -101,9 +108,10 @@ def main() -> int:
     ap.add_argument("--folder", type=Path, help="CinC 2017-format folder with REFERENCE.csv")
     ap.add_argument("--analyzer", action="store_true", help="whole analyzer with fold models, mapped classes")
     ap.add_argument("--limit", type=int, help="--analyzer on a random subset of this many records")
+    ap.add_argument("--dump", type=Path, help="--analyzer: write one JSON line per record (mapping reasons)")
     args = ap.parse_args()
     if args.analyzer:
-        return analyzer_eval(args.data, args.limit)
+        return analyzer_eval(args.data, args.limit, args.dump)
     if args.cv or args.folder is None:
         return train_rhythm.main(["--data", str(args.data), "--no-export"])
     lines = (args.folder / "REFERENCE.csv").read_text().splitlines()

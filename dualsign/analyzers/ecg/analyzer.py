@@ -22,13 +22,12 @@ from dualsign.analyzers.base import (
     QualityVerdict,
     Urgency,
 )
+from dualsign.analyzers.ecg import flutter, qc, rules
 from dualsign.analyzers.ecg import model_card as mc
-from dualsign.analyzers.ecg import qc, rules
 from dualsign.analyzers.ecg.delineate import delineate, prepare
 from dualsign.analyzers.ecg.detect import detect_qrs
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
-from dualsign.analyzers.ecg import flutter
 from dualsign.analyzers.ecg.rhythm import Episode, af_windows, afl_windows, episodes
 from dualsign.analyzers.ecg.rhythm_model import Bands, record_bands
 from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, rhythm_model_statement, urgency
@@ -186,11 +185,14 @@ class ECGAnalyzer:
                 return rules.rule_rhythm_probabilities(rr_w, p_frac, True)
 
             af, window_probs = af_windows(rec.n_samples, fs, r, probs_for)
-            dominant = (lab_arr == "N") & (corr >= 0.8)
+            # QRS like the template: conducted beats, premature (S) ones included: in flutter with variable
+            # conduction the classifier often calls the early-conducted beats S
+            dominant = (lab_arr != "V") & (corr >= 0.8)
+            fl_names, fl_leads = flutter.band_leads(x, fs, names, lead_ok)
 
             def flutter_for(a: int, z: int) -> flutter.FlutterMeasure | None:
                 sel = (r >= a) & (r < z)
-                return flutter.measure(x[a:z], fs, names, r[sel] - a, dominant[sel], lead_ok)
+                return flutter.measure(fl_leads[a:z], fs, fl_names, r[sel] - a, dominant[sel])
 
             afl, afl_measures = afl_windows(rec.n_samples, fs, r, flutter_for)
             noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)

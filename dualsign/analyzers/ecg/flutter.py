@@ -14,13 +14,13 @@ Per analysis window (the AF windows: a short record whole, a long one in 30-s wi
      where sinus rhythm shows one P wave and flat baseline; windows without such spans are not called;
   5. the atrial rate must exceed the ventricular rate (AV conduction ratio >= 1.7: 2:1, 3:1, 4:1 or variable
      conduction), and the residual must be large enough to be atrial activity rather than noise.
-Thresholds are set so that no record of a 600-record CinC 2017 development sample was called flutter while
-built flutter signals with 3:1, 4:1 and variable conduction are (tests/analyzers/ecg/synthetic_rhythms.py).
+Thresholds were set on a 600-record CinC 2017 development sample (200 per class N, A, O: none called flutter)
+and on built flutter signals with 3:1, 4:1 and variable conduction (tests/analyzers/ecg/synthetic_rhythms.py).
 Limitation (stated in the model card): flutter is called only where T-Q spans show the flutter waves, i.e.
-with 4:1 or variable conduction or a slow ventricular response; with 2:1 (and 3:1 at 100 /min) conduction every
-other flutter wave hides in the QRS or T wave and the residual looks like a sinus rhythm's P and T remnants,
-so such flutter is missed (read as sinus tachycardia / SVT / other rhythm). No developer record holds labelled flutter with its signal, so sensitivity on real
-flutter has not been measured.
+with 4:1 or variable conduction or a slow ventricular response; with 2:1 (and 3:1 at 100 /min) conduction
+every other flutter wave hides in the QRS or T wave and the residual looks like a sinus rhythm's P and T
+remnants, so such flutter is missed (read as sinus tachycardia / SVT / other rhythm). No developer record
+holds labelled flutter with its signal, so sensitivity on real flutter has not been measured.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal as sps
+from scipy.ndimage import uniform_filter1d
+
+from dualsign.analyzers.ecg.spectrum import welch
 
 ATRIAL_RATE_HZ = (3.5, 6.0)  # 210-360 /min
 MIN_ORGANISATION = 0.6
@@ -107,8 +110,7 @@ def _residual(y: np.ndarray, fs: float, r: np.ndarray, dominant: np.ndarray) -> 
 def _spectral(res: np.ndarray, fs: float, fv: float) -> tuple[float, float]:
     """(dominant frequency in the atrial band, organisation index) of the residual; fv: ventricular rate, Hz
     (the peak's half-width stays below half the spacing of the ventricular-rate harmonics)."""
-    nper = min(res.size, int(4 * fs))
-    f, p = sps.welch(res, fs=fs, nperseg=nper)
+    f, p = welch(res, fs, int(4 * fs))
     band = (f >= 2.0) & (f <= 20.0)
     total = float(p[band].sum()) + 1e-18
     atrial = (f >= ATRIAL_RATE_HZ[0] - 0.25) & (f <= ATRIAL_RATE_HZ[1] + 0.25)
@@ -132,42 +134,54 @@ def _continuity(res: np.ndarray, fs: float, r: np.ndarray, fd: float) -> float:
     small. Without T-Q spans worth four atrial cycles in the window (2:1 or 3:1 conduction at 100-150 /min)
     the measure is 0: there a P wave on the T wave mimics two flutter waves per beat."""
     w = max(int(round(fs / fd)), 3)
-    local = np.sqrt(np.convolve(res**2, np.ones(w) / w, mode="same"))
+    local = np.sqrt(np.maximum(uniform_filter1d(res**2, w, mode="nearest"), 0.0))
     half = w // 2
-    tq = np.zeros(res.size, dtype=bool)
-    for a, b in zip(r[:-1], r[1:], strict=True):
-        t_end = a + int((0.18 + 0.2 * np.sqrt((b - a) / fs)) * fs)  # T end, rate-dependent (Bazett-like)
-        tq[t_end + half : b - int(0.07 * fs) - half] = True
+    a, b = r[:-1], r[1:]
+    t_end = a + ((0.18 + 0.2 * np.sqrt((b - a) / fs)) * fs).astype(np.int64)  # T end, rate-dependent
+    s0, s1 = t_end + half, b - int(0.07 * fs) - half
+    keep = s1 > s0
+    edges = np.zeros(res.size + 1, dtype=np.int64)  # spans never overlap: a running sum marks them
+    np.add.at(edges, s0[keep], 1)
+    np.add.at(edges, s1[keep], -1)
+    tq = np.cumsum(edges[:-1]) > 0
     if np.count_nonzero(tq) < 4 * w:
         return 0.0
     lo, hi = np.percentile(local[tq], [20, 80])
     return float(lo / (hi + 1e-18))
 
 
+def band_leads(x: np.ndarray, fs: float, names: list[str], lead_ok: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """(names, samples x leads) of the leads flutter is looked for in, band-passed 2-20 Hz once per record."""
+    order = _lead_order(list(names), lead_ok)
+    if not order or x.shape[0] <= 30:
+        return [], np.zeros((x.shape[0], 0))
+    return [names[j] for j in order], sps.sosfiltfilt(_band(float(fs)), x[:, order], axis=0)
+
+
 def measure(
-    x: np.ndarray, fs: float, names: list[str], r: np.ndarray, dominant: np.ndarray, lead_ok: np.ndarray
+    yb: np.ndarray, fs: float, names: list[str], r: np.ndarray, dominant: np.ndarray
 ) -> FlutterMeasure | None:
-    """The most flutter-like lead's measures over one window (x: samples x leads, r: R peaks in the window)."""
-    if r.size < 4 or x.shape[0] < int(4 * fs):
+    """The most flutter-like lead's measures over one window. yb: band_leads() samples of the window,
+    names: their lead names, r: R peaks in the window, dominant: beats like the window's QRS template."""
+    if r.size < 4 or yb.shape[0] < int(4 * fs):
         return None
-    rr = np.diff(r) / fs
-    v_rate = 60.0 / float(np.median(rr))
+    v_rate = 60.0 / float(np.median(np.diff(r) / fs))
     best: FlutterMeasure | None = None
-    for j in _lead_order(list(names), lead_ok):
-        y = sps.sosfiltfilt(_band(float(fs)), x[:, j])
-        res = _residual(y, fs, r, dominant)
+    for j, lead in enumerate(names):
+        res = _residual(yb[:, j], fs, r, dominant)
         fd, org = _spectral(res, fs, v_rate / 60.0)
         if fd <= 0:
             continue
         m = FlutterMeasure(
-            lead=names[j],
+            lead=lead,
             atrial_rate_bpm=60.0 * fd,
             organisation=org,
-            continuity=_continuity(res, fs, r, fd),
+            continuity=1.0,  # measured below only where the other criteria hold (it is the costly one)
             residual_mv=float(np.sqrt(np.mean(res**2))),
             ventricular_rate_bpm=v_rate,
             conduction_ratio=60.0 * fd / v_rate,
         )
+        m.continuity = _continuity(res, fs, r, fd) if m.is_flutter else 0.0
         if best is None or (m.is_flutter, m.organisation) > (best.is_flutter, best.organisation):
             best = m
     return best

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import signal as sps
 
 from dualsign.analyzers.ecg import beat_classes as bc
+from dualsign.analyzers.ecg.spectrum import welch
 
 RHYTHM_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
 RHYTHM_MODEL = "rhythm.onnx"
@@ -113,7 +114,7 @@ def rhythm_features(
     y, fb = bands if bands is not None else record_bands(x, fs, lead_names)
     # Spectrum-shape quality (cheap, needs no beats).
     if n > 64:
-        fr, pw = sps.welch(y, fs=fs, nperseg=min(n, int(4 * fs)))
+        fr, pw = welch(y, fs, int(4 * fs))
         tot = pw[(fr >= 0.5) & (fr <= 40)].sum() + 1e-12
         f["psqi"] = float(pw[(fr >= 5) & (fr <= 15)].sum() / tot)
         f["baseline_frac"] = float(pw[fr < 1.0].sum() / (pw.sum() + 1e-12))
