@@ -94,10 +94,6 @@ def _card(weights_sha: str, card: dict[str, Any] | None) -> ModelCard:
     )
 
 
-def _idx(v: int) -> int | None:
-    return int(v) if v >= 0 else None
-
-
 class ECGAnalyzer:
     modality = "ecg"
 
@@ -241,17 +237,19 @@ class ECGAnalyzer:
         window_probs: list[dict[str, float]],
         models: dict[str, str],
     ) -> AnalysisResult:
+        cols = {k: [v if v >= 0 else None for v in np.asarray(getattr(b, k)).tolist()]
+                for k in ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")}
         beats = [
             {
-                "sample": int(r[i]),
+                "sample": s,
                 "aami": labels[i],
-                "p_on": _idx(b.p_on[i]),
-                "p_off": _idx(b.p_off[i]),
-                "qrs_on": _idx(b.qrs_on[i]),
-                "qrs_off": _idx(b.qrs_off[i]),
-                "t_off": _idx(b.t_off[i]),
+                "p_on": cols["p_on"][i],
+                "p_off": cols["p_off"][i],
+                "qrs_on": cols["qrs_on"][i],
+                "qrs_off": cols["qrs_off"][i],
+                "t_off": cols["t_off"][i],
             }
-            for i in range(r.size)
+            for i, s in enumerate(np.asarray(r).tolist())
         ]
         summary = self._summary(rec, quality, meas, stmts)
         q = {

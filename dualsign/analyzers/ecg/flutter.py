@@ -86,32 +86,32 @@ def _lead_order(names: list[str], lead_ok: np.ndarray) -> list[int]:
 
 
 def _residual(y: np.ndarray, fs: float, r: np.ndarray, dominant: np.ndarray) -> np.ndarray:
-    """y with the QRS complexes cancelled: template subtraction for dominant beats, a straight line across the
-    others. Only the QRS: each QRS follows a flutter wave after a near-constant AV delay, so the flutter waves
-    next to it are time-locked to it, and a whole-beat (QRST) template would cancel them too."""
+    """y (samples x leads) with the QRS complexes cancelled: template subtraction for dominant beats, a
+    straight line across the others. Only the QRS: each QRS follows a flutter wave after a near-constant AV
+    delay, so the flutter waves next to it are time-locked to it, and a whole-beat (QRST) template would cancel
+    them too."""
     pre, post = int(0.07 * fs), int(0.10 * fs)
     res = y.copy()
-    inside = (r - pre >= 0) & (r + post < y.size)
+    inside = (r - pre >= 0) & (r + post < y.shape[0])
     rr, dom = r[inside], dominant[inside]
     if rr.size == 0:
         return res
     idx = rr[:, None] + np.arange(-pre, post)[None, :]
-    segs = y[idx]
+    segs = y[idx]  # (beats, window, leads)
     use = segs[dom] if np.count_nonzero(dom) >= 3 else segs
-    taper = sps.windows.tukey(pre + post, 0.3)
-    tpl = np.median(use, axis=0) * taper
-    res[idx[dom]] -= tpl
-    for i in np.flatnonzero(~dom):  # a beat unlike the template: straight line across its QRS
-        a, b = idx[i, 0], idx[i, -1]
-        res[a : b + 1] = np.linspace(res[a], res[b], b - a + 1)
+    taper = sps.windows.tukey(pre + post, 0.3)[:, None]
+    res[idx[dom]] -= np.median(use, axis=0) * taper
+    other = idx[~dom]  # beats unlike the template: a straight line across the QRS
+    if other.size:
+        frac = np.linspace(0.0, 1.0, pre + post)[None, :, None]
+        res[other] = res[other[:, :1]] * (1.0 - frac) + res[other[:, -1:]] * frac
     return res
 
 
-def _spectral(res: np.ndarray, fs: float, fv: float) -> tuple[float, float]:
-    """(dominant frequency in the atrial band, organisation index) of the residual; fv: ventricular rate, Hz
-    (the peak's half-width stays below half the spacing of the ventricular-rate harmonics)."""
-    f, p = welch(res, fs, int(4 * fs))
-    band = (f >= 2.0) & (f <= 20.0)
+def _spectral(f: np.ndarray, p: np.ndarray, fs: float, fv: float) -> tuple[float, float]:
+    """(dominant frequency in the atrial band, organisation index) from the residual's Welch spectrum (f, p);
+    fv: ventricular rate, Hz (the peak's half-width stays below half the spacing of its harmonics)."""
+    band = (f >= 2.0) & (f <= min(20.0, 0.5 * fs))
     total = float(p[band].sum()) + 1e-18
     atrial = (f >= ATRIAL_RATE_HZ[0] - 0.25) & (f <= ATRIAL_RATE_HZ[1] + 0.25)
     if not np.any(atrial):
@@ -131,15 +131,17 @@ def _continuity(res: np.ndarray, fs: float, r: np.ndarray, fd: float) -> float:
 
     Flutter waves never stop (no isoelectric baseline), so that RMS hardly varies between the end of the T
     wave and the next QRS; in sinus rhythm the same span holds one P wave and flat baseline, and the ratio is
-    small. Without T-Q spans worth four atrial cycles in the window (2:1 or 3:1 conduction at 100-150 /min)
-    the measure is 0: there a P wave on the T wave mimics two flutter waves per beat."""
+    small. Only T-Q spans with room for 1.5 flutter waves count; without four cycles' worth of them in the
+    window (2:1 or 3:1 conduction at 100-150 /min) the measure is 0: there a P wave on the T wave mimics two
+    flutter waves per beat."""
     w = max(int(round(fs / fd)), 3)
     local = np.sqrt(np.maximum(uniform_filter1d(res**2, w, mode="nearest"), 0.0))
     half = w // 2
     a, b = r[:-1], r[1:]
     t_end = a + ((0.18 + 0.2 * np.sqrt((b - a) / fs)) * fs).astype(np.int64)  # T end, rate-dependent
-    s0, s1 = t_end + half, b - int(0.07 * fs) - half
-    keep = s1 > s0
+    q_on = b - int(round(0.07 * fs))
+    s0, s1 = t_end + half, q_on - half  # window centres whose whole window lies in the T-Q span
+    keep = (q_on - t_end >= 1.5 * w) & (s1 > s0)  # spans with room for 1.5 flutter waves
     edges = np.zeros(res.size + 1, dtype=np.int64)  # spans never overlap: a running sum marks them
     np.add.at(edges, s0[keep], 1)
     np.add.at(edges, s1[keep], -1)
@@ -166,22 +168,27 @@ def measure(
     if r.size < 4 or yb.shape[0] < int(4 * fs):
         return None
     v_rate = 60.0 / float(np.median(np.diff(r) / fs))
+    # The residual is band-limited to 20 Hz: its spectrum and envelope are measured at ~60 Hz.
+    q = max(1, int(fs // 60))
+    fs_d, r_d = fs / q, r // q
     best: FlutterMeasure | None = None
+    res = _residual(yb, fs, r, dominant)[::q]
+    f, psd = welch(res, fs_d, int(4 * fs_d))
+    psd = psd.reshape(f.size, -1)
     for j, lead in enumerate(names):
-        res = _residual(yb[:, j], fs, r, dominant)
-        fd, org = _spectral(res, fs, v_rate / 60.0)
+        fd, org = _spectral(f, psd[:, j], fs_d, v_rate / 60.0)
         if fd <= 0:
             continue
         m = FlutterMeasure(
             lead=lead,
             atrial_rate_bpm=60.0 * fd,
             organisation=org,
-            continuity=1.0,  # measured below only where the other criteria hold (it is the costly one)
-            residual_mv=float(np.sqrt(np.mean(res**2))),
+            continuity=1.0,  # measured below only where the other criteria hold
+            residual_mv=float(np.sqrt(np.mean(res[:, j] ** 2))),
             ventricular_rate_bpm=v_rate,
             conduction_ratio=60.0 * fd / v_rate,
         )
-        m.continuity = _continuity(res, fs, r, fd) if m.is_flutter else 0.0
+        m.continuity = _continuity(res[:, j], fs_d, r_d, fd) if m.is_flutter else 0.0
         if best is None or (m.is_flutter, m.organisation) > (best.is_flutter, best.organisation):
             best = m
     return best

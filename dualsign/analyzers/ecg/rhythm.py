@@ -175,20 +175,27 @@ def episodes(
             is_vt = hr >= VT_MIN_BPM * (1.0 - VT_RATE_TOLERANCE)
             out.append(Episode("VT" if is_vt else "VRUN", float(t[a]), float(t[b]), b - a + 1, hr))
     is_v = lab == "V"
-    big = np.zeros(n, bool)
-    tri = np.zeros(n, bool)
-    for i in range(n):
-        # N V N V N V ending at i ; N N V N N V N N V ending at i
-        if i >= 5 and all(is_v[i - j] == (j % 2 == 0) for j in range(6)):
-            big[i - 5 : i + 1] = True
-        if i >= 8 and all(is_v[i - j] == (j % 3 == 0) for j in range(9)):
-            tri[i - 8 : i + 1] = True
+    # N V N V N V / N N V N N V N N V ending at beat i (pattern[0] is beat i - len + 1)
+    big = _pattern_runs(is_v, np.array([False, True] * 3))
+    tri = _pattern_runs(is_v, np.array([False, False, True] * 3))
     for mask, label in ((big, "BIGEMINY"), (tri & ~big, "TRIGEMINY")):
         for a, b in _runs(mask):
             out.append(Episode(label, float(t[a]), float(t[b]), b - a + 1))
     for k_p in np.flatnonzero(rr >= PAUSE_S):
         out.append(Episode("PAUSE", float(t[k_p]), float(t[k_p + 1]), 2))
     out.sort(key=lambda e: (e.start_s, e.label))
+    return out
+
+
+def _pattern_runs(is_v: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    """Beats covered by any occurrence of the V / non-V pattern."""
+    k, n = pattern.size, is_v.size
+    out = np.zeros(n, bool)
+    if n < k:
+        return out
+    win = np.lib.stride_tricks.sliding_window_view(is_v, k)
+    for s in np.flatnonzero((win == pattern).all(axis=1)):
+        out[s : s + k] = True
     return out
 
 

@@ -20,17 +20,20 @@ def _hann(n: int) -> tuple[np.ndarray, float]:
 
 
 def welch(x: np.ndarray, fs: float, nperseg: int) -> tuple[np.ndarray, np.ndarray]:
-    """(frequencies, power spectral density) of a 1-D signal, as scipy.signal.welch(x, fs, nperseg=nperseg)."""
+    """(frequencies, power spectral density) as scipy.signal.welch(x, fs, nperseg=nperseg, axis=0): x is one
+    signal (n,) or several (n, k) side by side, the density (n_freq,) or (n_freq, k)."""
     x = np.asarray(x, dtype=np.float64)
-    nperseg = min(int(nperseg), x.size)
+    n = x.shape[0]
+    nperseg = min(int(nperseg), n)
     step = nperseg - nperseg // 2
-    n_seg = 1 + (x.size - nperseg) // step
-    segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::step][:n_seg]
+    n_seg = 1 + (n - nperseg) // step
+    # (segments, [k,] nperseg): the window runs along the last axis
+    segs = np.lib.stride_tricks.sliding_window_view(x, nperseg, axis=0)[::step][:n_seg]
     win, win_pow = _hann(nperseg)
-    spec = np.fft.rfft((segs - segs.mean(axis=1, keepdims=True)) * win, axis=1)
+    spec = np.fft.rfft((segs - segs.mean(axis=-1, keepdims=True)) * win, axis=-1)
     p = (spec.real**2 + spec.imag**2).mean(axis=0) / (fs * win_pow)
     if nperseg % 2:
-        p[1:] *= 2.0
+        p[..., 1:] *= 2.0
     else:
-        p[1:-1] *= 2.0
-    return np.fft.rfftfreq(nperseg, 1.0 / fs), p
+        p[..., 1:-1] *= 2.0
+    return np.fft.rfftfreq(nperseg, 1.0 / fs), p.T
