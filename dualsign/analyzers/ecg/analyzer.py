@@ -36,7 +36,9 @@ VERSION = "0.1.0"
 DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
 SCHEMA_VERSION = "1"
 
-BeatFn = Callable[[np.ndarray, float, list[str], np.ndarray, np.ndarray], tuple[list[str], np.ndarray]]
+BeatFn = Callable[
+    [np.ndarray, float, list[str], np.ndarray, np.ndarray, np.ndarray | None], tuple[list[str], np.ndarray]
+]
 RhythmFn = Callable[[np.ndarray, float, list[str], np.ndarray, list[str], Bands | None], dict[str, float]]
 
 
@@ -130,11 +132,12 @@ class ECGAnalyzer:
 
     # ---------------------------------------------------------------------------------------- pipeline
     def _classify(
-        self, x: np.ndarray, fs: float, names: list[str], r: np.ndarray, qrs_ms: np.ndarray, p_present: np.ndarray
+        self, x: np.ndarray, xf: np.ndarray, fs: float, names: list[str], r: np.ndarray, qrs_ms: np.ndarray,
+        p_present: np.ndarray,
     ) -> tuple[list[str], str]:
         if self._beat_fn is not None and r.size:
             try:
-                labels, _ = self._beat_fn(x, fs, names, r, p_present)
+                labels, _ = self._beat_fn(x, fs, names, r, p_present, xf)
                 if len(labels) == r.size:
                     return [str(s) for s in labels], "learned"
             except Exception:
@@ -151,12 +154,13 @@ class ECGAnalyzer:
         lead_ok = quality.lead_ok
         b = delineate(xf, fs, r, lead_ok)
         qrs_ms = np.where(b.qrs_on >= 0, (b.qrs_off - b.qrs_on) * 1000.0 / fs, 0.0)
-        labels, beat_src = self._classify(x, fs, names, r, qrs_ms, b.p_present)
+        # xf (delineation's 0.5-40 Hz band-pass) is the very filter the beat and rhythm models cut windows from
+        labels, beat_src = self._classify(x, xf, fs, names, r, qrs_ms, b.p_present)
         rhythm_src = "rules"
         if quality.usable and r.size >= 3:
             lab_arr = np.array(labels)
             rr_all = np.diff(r) / fs
-            bands = record_bands(x, fs, names) if self._rhythm_fn is not None else None
+            bands = record_bands(x, fs, names, xf) if self._rhythm_fn is not None else None
 
             def probs_for(a: int, z: int) -> dict[str, float]:
                 nonlocal rhythm_src

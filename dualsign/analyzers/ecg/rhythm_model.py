@@ -79,15 +79,20 @@ def _pick_lead(lead_names: list[str], n_leads: int) -> int:
 Bands = tuple[np.ndarray, np.ndarray]
 
 
-def record_bands(sig: np.ndarray, fs: float, lead_names: list[str]) -> Bands:
+def record_bands(sig: np.ndarray, fs: float, lead_names: list[str], filtered: np.ndarray | None = None) -> Bands:
     """The rhythm lead's 0.5-40 Hz and 4-9 Hz band-passed signals over a whole record: a long record is
-    judged in windows, and filtering it once costs a fraction of filtering every window."""
+    judged in windows, and filtering it once costs a fraction of filtering every window.
+    filtered: bc.bandpass() of every lead of sig when the caller has it already."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
-    lead = x[:, _pick_lead(list(lead_names), x.shape[1])]
+    j = _pick_lead(list(lead_names), x.shape[1])
+    lead = x[:, j]
     _, fband, _ = _filters(float(fs))
-    return bc.bandpass(lead, fs), (sps.sosfiltfilt(fband, lead) if lead.size > 30 else np.zeros(lead.size))
+    broad = filtered[:, j] if filtered is not None and filtered.shape == x.shape and lead.size > 30 else None
+    return (bc.bandpass(lead, fs) if broad is None else broad), (
+        sps.sosfiltfilt(fband, lead) if lead.size > 30 else np.zeros(lead.size)
+    )
 
 
 def rhythm_features(
