@@ -82,7 +82,7 @@ def _band(fs: float) -> np.ndarray:
 def _lead_order(names: list[str], lead_ok: np.ndarray) -> list[int]:
     ok = [i for i in range(len(names)) if i < lead_ok.size and lead_ok[i]]
     first = [names.index(p) for p in _PREFERRED if p in names and names.index(p) in ok]
-    return (first or ok)[:3]
+    return (first or ok)[:4]
 
 
 def _residual(y: np.ndarray, fs: float, r: np.ndarray, dominant: np.ndarray) -> np.ndarray:
@@ -165,7 +165,7 @@ def measure(
 ) -> FlutterMeasure | None:
     """The most flutter-like lead's measures over one window. yb: band_leads() samples of the window,
     names: their lead names, r: R peaks in the window, dominant: beats like the window's QRS template."""
-    if r.size < 4 or yb.shape[0] < int(4 * fs):
+    if r.size < 4 or yb.shape[0] < int(4 * fs) or yb.shape[1] == 0:
         return None
     v_rate = 60.0 / float(np.median(np.diff(r) / fs))
     # The residual is band-limited to 20 Hz: its spectrum and envelope are measured at ~60 Hz.
