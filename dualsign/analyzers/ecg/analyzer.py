@@ -89,9 +89,10 @@ def _card(weights_sha: str, card: dict[str, Any] | None) -> ModelCard:
         limitations=(
             "Adults only; sex-specific criteria use the sex-neutral / safer threshold; no 2nd/3rd-degree "
             "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is detected from regular "
-            "flutter waves after QRS cancellation, mainly with 3:1, 4:1 or variable conduction (2:1 flutter is "
-            "usually missed) and its sensitivity on real flutter has not been measured (no labelled flutter "
-            "signal in the developer data); paced (Q) and fusion (F) beats are not recognised by the beat model."
+            "flutter waves after QRS cancellation where T-Q spans show them (4:1 or variable conduction; 2:1 and "
+            "fast 3:1 flutter are missed) and its sensitivity on real flutter has not been measured (no labelled "
+            "flutter signal in the developer data); paced (Q) and fusion (F) beats are not recognised by the beat "
+            "model."
         ),
     )
 
