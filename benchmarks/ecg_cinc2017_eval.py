@@ -2,26 +2,103 @@
 
     python benchmarks/ecg_cinc2017_eval.py --cv [--data /work/shared/data/ecg]
     python benchmarks/ecg_cinc2017_eval.py --folder DIR     (shipped model on a folder with REFERENCE.csv)
+    python benchmarks/ecg_cinc2017_eval.py --analyzer [--limit N]   (whole analyzer, fold models, mapped)
 
 --cv runs the protocol the model card reports: stratified 5-fold cross-validation by record over the 4000
 developer records, seed fixed, every record scored by a model that did not train on it. --folder scores the
 shipped model (runtime detector + beat classifier + rhythm model, argmax of the four probabilities) on any
 CinC-format folder; on the developer records that is in-sample, so use it on records the model never saw.
+--analyzer runs the whole analyzer on every developer record with the rhythm model of the fold that did not
+train on that record (same folds as --cv) and maps its findings to the CinC classes the way the issue's
+evaluation does: `~` when quality.usable is false, `A` when any rhythm episode is AF, `N` when the only
+rhythm is sinus and no statement is abnormal, `O` otherwise. It also counts AFL episodes per reference class.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import wfdb
 
+from dualsign.analyzers.ecg import ECGAnalyzer
 from dualsign.analyzers.ecg import beat_classes as bc
 from dualsign.analyzers.ecg import rhythm_model as rm
 from dualsign.analyzers.ecg.detect import detect_qrs
-from dualsign.analyzers.ecg.training import train_rhythm
+from dualsign.analyzers.ecg.read import read_ecg
+from dualsign.analyzers.ecg.training import common, train_rhythm
+
+SINUS = {"SINUS", "SINUS_BRADY", "SINUS_TACHY"}
+
+
+def cinc_class(raw: dict[str, Any]) -> str:
+    """The issue's mapping of the findings JSON to a CinC 2017 class."""
+    if not raw["quality"]["usable"]:
+        return "~"
+    labels = {e["label"] for e in raw["rhythm"]}
+    if "AF" in labels:
+        return "A"
+    if labels and labels <= SINUS and not any(s["abnormal"] for s in raw["statements"]):
+        return "N"
+    return "O"
+
+
+def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> int:
+    """Whole analyzer on the developer records, each with the rhythm model of the fold that did not see it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    recs, x, y = train_rhythm.all_features(data)
+    skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=common.SEED)
+    fold_of = np.zeros(y.size, dtype=np.int64)
+    models = []
+    for k, (tr, te) in enumerate(skf.split(x, y)):
+        models.append(train_rhythm.fit(x[tr], y[tr]))
+        fold_of[te] = k
+    an = ECGAnalyzer()
+    folder = common.cinc_dir(data)
+    order = np.arange(y.size) if limit is None else np.random.default_rng(0).permutation(y.size)[:limit]
+    ref, pred, afl = [], [], Counter()
+    afl_records: list[str] = []
+    rows: list[dict[str, Any]] = []
+    t0 = time.time()
+    for n, i in enumerate(order):
+        model = models[fold_of[i]]
+
+        def fold_fn(sig: Any, fs: Any, names: Any, r: Any, labels: Any, bands: Any = None, m: Any = model) -> Any:
+            f = np.nan_to_num(rm.rhythm_features(sig, fs, names, r, labels, bands), nan=0.0, posinf=0.0, neginf=0.0)
+            return dict(zip(rm.RHYTHM_CLASSES, m.predict_proba(f[None, :])[0].tolist(), strict=True))
+
+        an._rhythm_fn = fold_fn
+        raw = an.analyze_record(read_ecg(folder / recs[i])).raw
+        lab = rm.RHYTHM_CLASSES[y[i]]
+        ref.append(lab)
+        pred.append(cinc_class(raw))
+        rows.append({"record": recs[i], "reference": lab, "mapped": pred[-1], "usable": raw["quality"]["usable"],
+                     "rhythm": sorted({e["label"] for e in raw["rhythm"]}),
+                     "abnormal_statements": [s["text"] for s in raw["statements"] if s["abnormal"]]})
+        if any(e["label"] == "AFL" for e in raw["rhythm"]):
+            afl[lab] += 1
+            afl_records.append(f"{recs[i]}:{lab}")
+        if n % 500 == 0:
+            print(f"{n}/{order.size} {time.time() - t0:.0f}s", flush=True)
+    yi = np.asarray([rm.RHYTHM_CLASSES.index(c) for c in ref])
+    pi = np.asarray([rm.RHYTHM_CLASSES.index(c) for c in pred])
+    cm = np.zeros((4, 4), dtype=int)
+    for t, p in zip(yi, pi, strict=True):
+        cm[t, p] += 1
+    f1 = train_rhythm.f1_scores(yi, pi)
+    print("analyzer, mapped, fold models:", json.dumps({k: round(v, 4) for k, v in f1.items()}))
+    print("confusion (rows = reference N,A,O,~):", cm.tolist())
+    print("records with an AFL episode, by reference class:", dict(afl), "of", dict(Counter(ref)))
+    print("AFL records:", " ".join(afl_records))
+    if dump is not None:
+        dump.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return 0
 
 
 def main() -> int:
@@ -29,7 +106,12 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/ecg"))
     ap.add_argument("--cv", action="store_true", help="5-fold cross-validation (trains fold models)")
     ap.add_argument("--folder", type=Path, help="CinC 2017-format folder with REFERENCE.csv")
+    ap.add_argument("--analyzer", action="store_true", help="whole analyzer with fold models, mapped classes")
+    ap.add_argument("--limit", type=int, help="--analyzer on a random subset of this many records")
+    ap.add_argument("--dump", type=Path, help="--analyzer: write one JSON line per record (mapping reasons)")
     args = ap.parse_args()
+    if args.analyzer:
+        return analyzer_eval(args.data, args.limit, args.dump)
     if args.cv or args.folder is None:
         return train_rhythm.main(["--data", str(args.data), "--no-export"])
     lines = (args.folder / "REFERENCE.csv").read_text().splitlines()

@@ -22,13 +22,13 @@ from dualsign.analyzers.base import (
     QualityVerdict,
     Urgency,
 )
+from dualsign.analyzers.ecg import flutter, qc, rules
 from dualsign.analyzers.ecg import model_card as mc
-from dualsign.analyzers.ecg import qc, rules
 from dualsign.analyzers.ecg.delineate import delineate, prepare
 from dualsign.analyzers.ecg.detect import detect_qrs
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
-from dualsign.analyzers.ecg.rhythm import Episode, af_windows, episodes
+from dualsign.analyzers.ecg.rhythm import Episode, af_windows, afl_windows, episodes
 from dualsign.analyzers.ecg.rhythm_model import Bands, record_bands
 from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, rhythm_model_statement, urgency
 
@@ -36,7 +36,9 @@ VERSION = "0.1.0"
 DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
 SCHEMA_VERSION = "1"
 
-BeatFn = Callable[[np.ndarray, float, list[str], np.ndarray, np.ndarray], tuple[list[str], np.ndarray]]
+BeatFn = Callable[
+    [np.ndarray, float, list[str], np.ndarray, np.ndarray, np.ndarray | None], tuple[list[str], np.ndarray]
+]
 RhythmFn = Callable[[np.ndarray, float, list[str], np.ndarray, list[str], Bands | None], dict[str, float]]
 
 
@@ -86,14 +88,13 @@ def _card(weights_sha: str, card: dict[str, Any] | None) -> ModelCard:
         weights_sha256=weights_sha,
         limitations=(
             "Adults only; sex-specific criteria use the sex-neutral / safer threshold; no 2nd/3rd-degree "
-            "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is in the vocabulary but not "
-            "detected yet; paced (Q) and fusion (F) beats are not recognised by the beat model."
+            "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is detected from regular "
+            "flutter waves after QRS cancellation where T-Q spans show them (4:1 or variable conduction; 2:1 and "
+            "fast 3:1 flutter are missed) and its sensitivity on real flutter has not been measured (no labelled "
+            "flutter signal in the developer data); paced (Q) and fusion (F) beats are not recognised by the beat "
+            "model."
         ),
     )
-
-
-def _idx(v: int) -> int | None:
-    return int(v) if v >= 0 else None
 
 
 class ECGAnalyzer:
@@ -132,11 +133,12 @@ class ECGAnalyzer:
 
     # ---------------------------------------------------------------------------------------- pipeline
     def _classify(
-        self, x: np.ndarray, fs: float, names: list[str], r: np.ndarray, qrs_ms: np.ndarray, p_present: np.ndarray
+        self, x: np.ndarray, xf: np.ndarray, fs: float, names: list[str], r: np.ndarray, qrs_ms: np.ndarray,
+        p_present: np.ndarray,
     ) -> tuple[list[str], str]:
         if self._beat_fn is not None and r.size:
             try:
-                labels, _ = self._beat_fn(x, fs, names, r, p_present)
+                labels, _ = self._beat_fn(x, fs, names, r, p_present, xf)
                 if len(labels) == r.size:
                     return [str(s) for s in labels], "learned"
             except Exception:
@@ -153,12 +155,13 @@ class ECGAnalyzer:
         lead_ok = quality.lead_ok
         b = delineate(xf, fs, r, lead_ok)
         qrs_ms = np.where(b.qrs_on >= 0, (b.qrs_off - b.qrs_on) * 1000.0 / fs, 0.0)
-        labels, beat_src = self._classify(x, fs, names, r, qrs_ms, b.p_present)
+        # xf (delineation's 0.5-40 Hz band-pass) is the very filter the beat and rhythm models cut windows from
+        labels, beat_src = self._classify(x, xf, fs, names, r, qrs_ms, b.p_present)
         rhythm_src = "rules"
         if quality.usable and r.size >= 3:
             lab_arr = np.array(labels)
             rr_all = np.diff(r) / fs
-            bands = record_bands(x, fs, names) if self._rhythm_fn is not None else None
+            bands = record_bands(x, fs, names, xf) if self._rhythm_fn is not None else None
 
             def probs_for(a: int, z: int) -> dict[str, float]:
                 nonlocal rhythm_src
@@ -183,14 +186,24 @@ class ECGAnalyzer:
                 return rules.rule_rhythm_probabilities(rr_w, p_frac, True)
 
             af, window_probs = af_windows(rec.n_samples, fs, r, probs_for)
+            # QRS like the template: conducted beats, premature (S) ones included: in flutter with variable
+            # conduction the classifier often calls the early-conducted beats S
+            dominant = (lab_arr != "V") & (corr >= 0.8)
+            fl_names, fl_leads = flutter.band_leads(x, fs, names, lead_ok)
+
+            def flutter_for(a: int, z: int) -> flutter.FlutterMeasure | None:
+                sel = (r >= a) & (r < z)
+                return flutter.measure(fl_leads[a:z], fs, fl_names, r[sel] - a, dominant[sel])
+
+            afl, afl_measures = afl_windows(rec.n_samples, fs, r, flutter_for)
             noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)
-            eps = episodes(r, fs, rec.n_samples, labels, af, b.p_present, noisy)
+            eps = episodes(r, fs, rec.n_samples, labels, af, b.p_present, noisy, afl)
             use = (lab_arr == "N") & (corr > 0.6)
             mb = median_beat(xf, fs, r, use, lead_ok, x)
             meas = measurements(mb, fs, names, r, lab_arr == "N", lead_ok)
             meas["rr_irregularity"] = round(rules.rr_irregularity(rr_all), 3)
             meas["p_wave_fraction"] = round(float(np.mean(b.p_present)), 2)
-            stmts = interpret(meas, eps, labels, names, mb, fs, rec.duration_s)
+            stmts = interpret(meas, eps, labels, names, mb, fs, rec.duration_s, afl_measures)
             extra = rhythm_model_statement(window_probs, stmts) if rhythm_src == "learned" else None
             if extra is not None:  # "Normal ECG" no longer holds
                 stmts = [s for s in stmts if s.key != "normal"] + [extra]
@@ -229,17 +242,19 @@ class ECGAnalyzer:
         window_probs: list[dict[str, float]],
         models: dict[str, str],
     ) -> AnalysisResult:
+        cols = {k: [v if v >= 0 else None for v in np.asarray(getattr(b, k)).tolist()]
+                for k in ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")}
         beats = [
             {
-                "sample": int(r[i]),
+                "sample": s,
                 "aami": labels[i],
-                "p_on": _idx(b.p_on[i]),
-                "p_off": _idx(b.p_off[i]),
-                "qrs_on": _idx(b.qrs_on[i]),
-                "qrs_off": _idx(b.qrs_off[i]),
-                "t_off": _idx(b.t_off[i]),
+                "p_on": cols["p_on"][i],
+                "p_off": cols["p_off"][i],
+                "qrs_on": cols["qrs_on"][i],
+                "qrs_off": cols["qrs_off"][i],
+                "t_off": cols["t_off"][i],
             }
-            for i in range(r.size)
+            for i, s in enumerate(np.asarray(r).tolist())
         ]
         summary = self._summary(rec, quality, meas, stmts)
         q = {

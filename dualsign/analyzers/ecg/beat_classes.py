@@ -245,12 +245,18 @@ def _lead_morph(w: np.ndarray, tpl: np.ndarray) -> np.ndarray:
 
 
 def beat_features(
-    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, p_present: np.ndarray | None = None
+    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, p_present: np.ndarray | None = None,
+    filtered: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(morphology-model features, RR-model features) for every beat (p_present: see dominant_candidates)."""
+    """(morphology-model features, RR-model features) for every beat (p_present: see dominant_candidates).
+
+    filtered: bandpass() of every lead of sig, when the caller has it already (the delineator's prepared
+    signal is the same 0.5-40 Hz filter), so it is not computed twice."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
+    if filtered is not None and (filtered.shape != x.shape or x.shape[0] <= 30):
+        filtered = None
     r = np.asarray(r_peaks, dtype=np.int64)
     rr = rr_features(r / float(fs))
     if r.size == 0:
@@ -259,7 +265,7 @@ def beat_features(
     cand = dominant_candidates(rr, p_present)
     feats = []
     for li in dict.fromkeys((prim, sec)):
-        w = beat_windows(x[:, li], fs, r)
+        w = beat_windows(x[:, li], fs, r) if filtered is None else beat_windows(filtered[:, li], fs, r, True)
         feats.append(_lead_morph(w, _template(w, cand)))
     p = feats[0]
     allf = np.stack(feats, axis=0)
@@ -312,18 +318,20 @@ def classify_beats(
     lead_names: list[str],
     r_peaks: np.ndarray,
     p_present: np.ndarray | None = None,
+    filtered: np.ndarray | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """AAMI label per R peak and an (n_beats, 5) probability array in the order N, S, V, F, Q.
 
     signal: float mV, (n_samples, n_leads) or (n_samples,); any rate and lead set. r_peaks: sample indices.
     p_present: optional P wave found before each beat (delineation); it anchors the dominant template.
+    filtered: optional bandpass() of every lead (see beat_features).
     """
     r = np.asarray(r_peaks, dtype=np.int64)
     if r.size == 0:
         return [], np.zeros((0, 5))
     order = np.argsort(r, kind="stable")
     hint = None if p_present is None else np.asarray(p_present, dtype=bool)[order]
-    morph, rr = beat_features(signal, fs, lead_names, r[order], hint)
+    morph, rr = beat_features(signal, fs, lead_names, r[order], hint, filtered)
     p_m = onnx_proba(MORPH_MODEL, morph)
     p_s = onnx_proba(RR_MODEL, rr)[:, 1]
     probs_sorted = combine(p_m, p_s)

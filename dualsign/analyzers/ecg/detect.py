@@ -25,6 +25,8 @@ SEARCHBACK = True
 SPLIT_TOL = 0.3  # a beat "splits" an RR when prev + next RR is within 30 % of the local RR
 SPLIT_HEIGHT = 1.0  # ... and is dropped when not stronger than its neighbours on the fused envelope
 SPLIT_WEAK = 0.7  # (or, next to irregular intervals, when clearly weaker than them)
+FAINT = 0.4  # a detection below 40 % of the weaker of its two neighbours on the fused envelope is dropped
+EDGE_S = 0.1  # a peak this close to either end of the record is a QRS cut off by the record boundary
 
 
 def to_work_rate(x: np.ndarray, fs: float) -> np.ndarray:
@@ -35,11 +37,22 @@ def to_work_rate(x: np.ndarray, fs: float) -> np.ndarray:
     return signal.resample_poly(x, frac.numerator, frac.denominator, axis=0)
 
 
+def median5(x: np.ndarray) -> np.ndarray:
+    """5-sample running median along axis 0, edges repeated: the same values as
+    ndimage.median_filter(x, size=(5, 1), mode="nearest"), from a min/max selection network (3x faster)."""
+    n = x.shape[0]
+    p = np.concatenate([x[:1], x[:1], x, x[-1:], x[-1:]], axis=0)
+    a, b, c, d, e = (p[i : i + n] for i in range(5))
+    lo = np.maximum(np.minimum(a, b), np.minimum(c, d))  # the larger of the two pair minima
+    hi = np.minimum(np.maximum(a, b), np.maximum(c, d))  # the smaller of the two pair maxima
+    return np.maximum(np.minimum(lo, hi), np.minimum(np.maximum(lo, hi), e))  # median of lo, hi, e
+
+
 def _envelopes(xw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-lead slope (band-passed derivative) and its 100-ms RMS envelope, at WORK_FS."""
     fs = WORK_FS
     # 5-sample median (20 ms) removes pacing spikes but keeps the QRS (>= 40 ms wide).
-    despiked = ndimage.median_filter(xw, size=(5, 1), mode="nearest")
+    despiked = median5(xw)
     sos = signal.butter(2, BAND, btype="bandpass", fs=fs, output="sos")
     bp = signal.sosfiltfilt(sos, despiked, axis=0)
     slope = np.gradient(bp, axis=0) * fs
@@ -169,6 +182,20 @@ def _drop_split_beats(beats: np.ndarray, fused: np.ndarray) -> np.ndarray:
     return beats
 
 
+def _drop_faint_beats(beats: np.ndarray, fused: np.ndarray) -> np.ndarray:
+    """Remove detections far weaker on the fused QRS envelope than both neighbouring beats.
+
+    What passes the adaptive threshold this faintly is a search-back pick in a compensatory pause, a
+    non-conducted P wave or a noise burst; a real QRS, even a small ectopic one, carries more slope energy in
+    some lead. (Threshold chosen on the MIT-BIH development records, where no matched beat falls below it.)
+    """
+    if beats.size < 3:
+        return beats
+    h = ndimage.maximum_filter1d(fused, 7, mode="nearest")[beats]  # +-12 ms at WORK_FS
+    neigh = np.minimum(np.concatenate([[np.inf], h[:-1]]), np.concatenate([h[1:], [np.inf]]))
+    return beats[h >= FAINT * neigh]
+
+
 def refine_peaks(x: np.ndarray, fs: float, approx: np.ndarray, half_width_s: float = 0.06) -> np.ndarray:
     """Move each approximate beat to the largest |band-passed| deflection nearby (leads summed)."""
     if approx.size == 0:
@@ -205,7 +232,9 @@ def detect_qrs(signal_mv: np.ndarray, fs: float) -> np.ndarray:
     x = x - np.median(x, axis=0)
     xw = to_work_rate(x, fs)
     fused, fslope = fused_envelope(xw)
-    beats_w = _drop_split_beats(_decide(fused, fslope), fused)
+    beats_w = _drop_faint_beats(_drop_split_beats(_decide(fused, fslope), fused), fused)
     approx = np.round(beats_w * (fs / WORK_FS)).astype(np.int64)
     approx = approx[(approx >= 0) & (approx < x.shape[0])]
-    return refine_peaks(x, fs, approx)
+    peaks = refine_peaks(x, fs, approx)
+    edge = int(round(EDGE_S * fs))
+    return peaks[(peaks >= edge) & (peaks < x.shape[0] - edge)]

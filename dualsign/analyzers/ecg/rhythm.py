@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dualsign.analyzers.ecg.flutter import FlutterMeasure
+
 PAUSE_S = 2.0
 AF_WINDOW_S = 30.0
 VT_MIN_BPM = 100.0
@@ -47,27 +49,45 @@ class Episode:
         return d
 
 
+def analysis_spans(n_samples: int, fs: float) -> list[tuple[int, int]]:
+    """Sample spans the atrial rhythm is judged in: a record up to 90 s whole, a longer one in 30-s windows
+    (a short tail joins the window before it)."""
+    if n_samples <= 90 * fs:
+        return [(0, n_samples)]
+    step = int(AF_WINDOW_S * fs)
+    spans = [(s, min(s + step, n_samples)) for s in range(0, n_samples, step)]
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < 10 * fs:
+        spans[-2] = (spans[-2][0], spans[-1][1])
+        spans.pop()
+    return spans
+
+
 def af_windows(
     n_samples: int, fs: float, r: np.ndarray, probs_for: Callable[[int, int], dict[str, float]]
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
-    """AF flag per beat. Records up to 90 s are judged whole; longer ones in 30-s windows."""
+    """AF flag per beat, from the rhythm probabilities of each analysis span."""
     af = np.zeros(r.size, dtype=bool)
-    spans: list[tuple[int, int]]
-    if n_samples <= 90 * fs:
-        spans = [(0, n_samples)]
-    else:
-        step = int(AF_WINDOW_S * fs)
-        spans = [(s, min(s + step, n_samples)) for s in range(0, n_samples, step)]
-        if len(spans) > 1 and spans[-1][1] - spans[-1][0] < 10 * fs:
-            spans[-2] = (spans[-2][0], spans[-1][1])
-            spans.pop()
     all_probs = []
-    for a, b in spans:
+    for a, b in analysis_spans(n_samples, fs):
         p = probs_for(a, b)
         all_probs.append(p)
         if p.get("A", 0.0) >= 0.5 and p.get("A", 0.0) >= max(p.get("N", 0), p.get("O", 0)):
             af[(r >= a) & (r < b)] = True
     return af, all_probs
+
+
+def afl_windows(
+    n_samples: int, fs: float, r: np.ndarray, measure_for: Callable[[int, int], FlutterMeasure | None]
+) -> tuple[np.ndarray, list[FlutterMeasure]]:
+    """AFL flag per beat and the measures of the spans that met the flutter criteria."""
+    afl = np.zeros(r.size, dtype=bool)
+    hits: list[FlutterMeasure] = []
+    for a, b in analysis_spans(n_samples, fs):
+        m = measure_for(a, b)
+        if m is not None and m.is_flutter:
+            afl[(r >= a) & (r < b)] = True
+            hits.append(m)
+    return afl, hits
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -88,7 +108,10 @@ def episodes(
     af: np.ndarray,
     p_present: np.ndarray,
     noisy: np.ndarray,
+    afl: np.ndarray | None = None,
 ) -> list[Episode]:
+    """afl: flutter flag per beat; it takes precedence over the AF flag (the rhythm model, trained without a
+    flutter class, calls flutter with variable conduction AF)."""
     dur = n_samples / fs
     t = r / fs
     n = r.size
@@ -114,6 +137,8 @@ def episodes(
     for i in range(n):
         if noisy[i]:
             base[i] = "NOISE"
+        elif afl is not None and afl[i]:
+            base[i] = "AFL"
         elif af[i]:
             base[i] = "AF"
         elif p_local[i] < 0.3:
@@ -150,20 +175,27 @@ def episodes(
             is_vt = hr >= VT_MIN_BPM * (1.0 - VT_RATE_TOLERANCE)
             out.append(Episode("VT" if is_vt else "VRUN", float(t[a]), float(t[b]), b - a + 1, hr))
     is_v = lab == "V"
-    big = np.zeros(n, bool)
-    tri = np.zeros(n, bool)
-    for i in range(n):
-        # N V N V N V ending at i ; N N V N N V N N V ending at i
-        if i >= 5 and all(is_v[i - j] == (j % 2 == 0) for j in range(6)):
-            big[i - 5 : i + 1] = True
-        if i >= 8 and all(is_v[i - j] == (j % 3 == 0) for j in range(9)):
-            tri[i - 8 : i + 1] = True
+    # N V N V N V / N N V N N V N N V ending at beat i (pattern[0] is beat i - len + 1)
+    big = _pattern_runs(is_v, np.array([False, True] * 3))
+    tri = _pattern_runs(is_v, np.array([False, False, True] * 3))
     for mask, label in ((big, "BIGEMINY"), (tri & ~big, "TRIGEMINY")):
         for a, b in _runs(mask):
             out.append(Episode(label, float(t[a]), float(t[b]), b - a + 1))
     for k_p in np.flatnonzero(rr >= PAUSE_S):
         out.append(Episode("PAUSE", float(t[k_p]), float(t[k_p + 1]), 2))
     out.sort(key=lambda e: (e.start_s, e.label))
+    return out
+
+
+def _pattern_runs(is_v: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    """Beats covered by any occurrence of the V / non-V pattern."""
+    k, n = pattern.size, is_v.size
+    out = np.zeros(n, bool)
+    if n < k:
+        return out
+    win = np.lib.stride_tricks.sliding_window_view(is_v, k)
+    for s in np.flatnonzero((win == pattern).all(axis=1)):
+        out[s : s + k] = True
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import signal as sps
 
 from dualsign.analyzers.ecg import beat_classes as bc
+from dualsign.analyzers.ecg.spectrum import welch
 
 RHYTHM_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
 RHYTHM_MODEL = "rhythm.onnx"
@@ -78,15 +79,20 @@ def _pick_lead(lead_names: list[str], n_leads: int) -> int:
 Bands = tuple[np.ndarray, np.ndarray]
 
 
-def record_bands(sig: np.ndarray, fs: float, lead_names: list[str]) -> Bands:
+def record_bands(sig: np.ndarray, fs: float, lead_names: list[str], filtered: np.ndarray | None = None) -> Bands:
     """The rhythm lead's 0.5-40 Hz and 4-9 Hz band-passed signals over a whole record: a long record is
-    judged in windows, and filtering it once costs a fraction of filtering every window."""
+    judged in windows, and filtering it once costs a fraction of filtering every window.
+    filtered: bc.bandpass() of every lead of sig when the caller has it already."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
-    lead = x[:, _pick_lead(list(lead_names), x.shape[1])]
+    j = _pick_lead(list(lead_names), x.shape[1])
+    lead = x[:, j]
     _, fband, _ = _filters(float(fs))
-    return bc.bandpass(lead, fs), (sps.sosfiltfilt(fband, lead) if lead.size > 30 else np.zeros(lead.size))
+    broad = filtered[:, j] if filtered is not None and filtered.shape == x.shape and lead.size > 30 else None
+    return (bc.bandpass(lead, fs) if broad is None else broad), (
+        sps.sosfiltfilt(fband, lead) if lead.size > 30 else np.zeros(lead.size)
+    )
 
 
 def rhythm_features(
@@ -113,7 +119,7 @@ def rhythm_features(
     y, fb = bands if bands is not None else record_bands(x, fs, lead_names)
     # Spectrum-shape quality (cheap, needs no beats).
     if n > 64:
-        fr, pw = sps.welch(y, fs=fs, nperseg=min(n, int(4 * fs)))
+        fr, pw = welch(y, fs, int(4 * fs))
         tot = pw[(fr >= 0.5) & (fr <= 40)].sum() + 1e-12
         f["psqi"] = float(pw[(fr >= 5) & (fr <= 15)].sum() / tot)
         f["baseline_frac"] = float(pw[fr < 1.0].sum() / (pw.sum() + 1e-12))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.base import Urgency
+from dualsign.analyzers.ecg.flutter import FlutterMeasure
 from dualsign.analyzers.ecg.leads import STANDARD_12
 from dualsign.analyzers.ecg.measure import MedianBeat
 from dualsign.analyzers.ecg.rhythm import Episode
@@ -92,6 +93,7 @@ def interpret(
     mb: MedianBeat | None,
     fs: float,
     duration_s: float,
+    flutter: list[FlutterMeasure] | None = None,
 ) -> list[Statement]:
     out: list[Statement] = []
     hr = m.get("hr_bpm")
@@ -122,8 +124,26 @@ def interpret(
                 location={"start_s": af_eps[0].start_s, "end_s": af_eps[-1].end_s},
             )
         )
-    if any(e.label == "AFL" for e in eps):
-        out.append(Statement("afl", "Atrial flutter", {"hr_bpm": hr}, critical=extreme))
+    afl_eps = [e for e in eps if e.label == "AFL"]
+    if afl_eps:
+        best = max(flutter or [], key=lambda m: m.organisation, default=None)
+        afl_hr = max((e.hr_bpm or 0.0) for e in afl_eps)
+        out.append(
+            Statement(
+                "afl",
+                "Atrial flutter",
+                {
+                    **(best.criteria() if best is not None else {}),
+                    "ventricular_rate_bpm": round(afl_hr, 1),
+                    "afl_burden_pct": round(100 * by_label.get("AFL", 0) / total, 1),
+                    "rule": "QRS-cancelled residual: dominant atrial rate 210-360 /min holding >= 60 % of the "
+                    "2-20 Hz power with its harmonics, flutter waves continuous through the T-Q spans, atrial "
+                    "rate >= 1.7 x ventricular rate",
+                },
+                critical=extreme or afl_hr > 150,
+                location={"start_s": afl_eps[0].start_s, "end_s": afl_eps[-1].end_s},
+            )
+        )
     for label, key, text, lim in (
         ("SINUS_BRADY", "brady", "Sinus bradycardia", "HR < 60 /min"),
         ("SINUS_TACHY", "tachy", "Sinus tachycardia", "HR > 100 /min"),
@@ -234,7 +254,7 @@ def interpret(
                 {"count": n_v, "per_min": round(n_v / minutes, 1)},
             )
         )
-    if n_s and not af_eps:
+    if n_s and not af_eps and not afl_eps:
         out.append(
             Statement("pac", "Premature atrial contractions", {"count": n_s, "per_min": round(n_s / minutes, 1)})
         )
@@ -243,7 +263,7 @@ def interpret(
     # Interval statements need more than one lead: on a single-lead strip the P onset and T end are often
     # not visible, and a wrong interval statement would mislabel a normal rhythm strip.
     multi = len(names) >= 2
-    if multi and pr is not None and pr > 200 and not af_eps:
+    if multi and pr is not None and pr > 200 and not af_eps and not afl_eps:
         out.append(Statement("avb1", "First-degree AV block", {"pr_ms": pr, "threshold_ms": 200}))
     twelve = sum(1 for n in names if n in STANDARD_12) >= 8
     lbbb = False
