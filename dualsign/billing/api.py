@@ -13,6 +13,7 @@ from dualsign.accounts import service as accounts
 from dualsign.accounts.models import Role, Site
 from dualsign.audit import service as audit
 from dualsign.billing import settlement as settlements
+from dualsign.clock import china_today
 from dualsign.http import Principal, RuntimeDep, deny, require_roles
 
 router = APIRouter(prefix="/api", tags=["billing"])
@@ -20,8 +21,10 @@ router = APIRouter(prefix="/api", tags=["billing"])
 Billing = Annotated[Principal, Depends(require_roles(Role.BILLING))]
 
 
-def _range(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
-    today = dt.date.today()
+def default_period(start: dt.date | None, end: dt.date | None, now: dt.datetime | None = None,
+                   ) -> tuple[dt.date, dt.date]:
+    """The period asked for; a missing end is today and a missing start the 1st of that month, in China."""
+    today = china_today(now)
     start, end = start or today.replace(day=1), end or today
     if end < start:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"'to' ({end}) is before 'from' ({start})")
@@ -36,7 +39,7 @@ def list_claims(
     end: Annotated[dt.date | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Claim entries (charges and reversals) of the caller's site and the sites below it."""
-    start, end = _range(start, end)
+    start, end = default_period(start, end)
     with rt.db.session() as session:
         scope = sorted(accounts.descendants(session, principal.site_id))
         rows = settlements.claims(session, site_ids=scope, start=start, end=end)
@@ -63,7 +66,7 @@ def export_settlement(
     format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
 ) -> Response | dict[str, Any]:
     """Settlement for one site and an inclusive date range (Asia/Shanghai days), as CSV or JSON."""
-    start, end = _range(start, end)
+    start, end = default_period(start, end)
     with rt.db.session() as session:
         target = session.scalar(select(Site).where(Site.code == site))
         if target is None:

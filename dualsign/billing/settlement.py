@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from dualsign.accounts.models import Site
 from dualsign.billing.models import Claim
+from dualsign.clock import CHINA_TZ
 from dualsign.exams.models import Exam
-
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 CSV_COLUMNS = (
     "entry_id", "created_at", "entry_kind", "reverses_id", "exam_accession", "report_id", "service_code",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from dualsign.accounts import service as accounts
 from dualsign.accounts.models import Site, User
 from dualsign.audit import service as audit
+from dualsign.clock import china_today
 from dualsign.exams import service as exams
 from dualsign.patients import service as patients
 from dualsign.runtime import Runtime
@@ -52,7 +53,7 @@ def seed_accounts(rt: Runtime) -> bool:
         for code, name, level, parent in SITES:
             by_code[code] = accounts.create_site(session, code=code, name=name, level=level,
                                                  parent=by_code[parent] if parent else None)
-        today = dt.date.today()
+        today = china_today()
         for i, (username, full_name, role, site, modalities) in enumerate(USERS):
             physician = role == "physician"
             accounts.create_user(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from dualsign.accounts import service as accounts
 from dualsign.accounts.models import Site
 from dualsign.audit import service as audit
+from dualsign.clock import china_today
 from dualsign.db import utcnow
 from dualsign.exams.lifecycle import ExamStatus, check_transition
 from dualsign.exams.modality import Modality
@@ -97,7 +97,7 @@ def receive(
                      detail={"content_sha256": digest, "duplicate": True})
         return existing, False
 
-    today = dt.datetime.now(dt.UTC).date()
+    today = china_today()
     reading_site = accounts.reading_site_for(session, site, modality, today)
     exam = Exam(
         accession=f"DS{today:%Y%m%d}{secrets.token_hex(4).upper()}",

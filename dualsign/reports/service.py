@@ -22,6 +22,7 @@ from dualsign.analyzers.runs import latest_run
 from dualsign.audit import service as audit
 from dualsign.billing import service as billing
 from dualsign.billing.catalogue import Catalogue
+from dualsign.clock import china_today
 from dualsign.exams import service as exams
 from dualsign.exams.lifecycle import ExamStatus
 from dualsign.exams.models import Exam
@@ -121,7 +122,7 @@ def _physician(user: User) -> dict[str, Any]:
 def sign_final(session: Session, exam: Exam, user: User, password: str, actor: audit.Actor, *,
                impression: str, catalogue: Catalogue) -> Report:
     """The physician's co-signature: the report becomes final and the AI service becomes billable."""
-    today = dt.datetime.now(dt.UTC).date()
+    today = china_today()
     _require_signer(session, exam, user, today)
     if exam.status not in {ExamStatus.PRELIMINARY, ExamStatus.IN_REVIEW}:
         raise SignError(f"exam {exam.accession} is '{exam.status}': only a preliminary report can be signed")
