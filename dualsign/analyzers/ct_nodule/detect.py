@@ -120,10 +120,32 @@ def patch_features(img: np.ndarray, p: np.ndarray, r_vox: float, level: int, res
                      inner_fill, shell_fill, sector_max], np.float32)
 
 
+def _gaussian_weights(sigma: float, order: int, radius: int) -> np.ndarray:
+    """The 1-D weights scipy's `gaussian_filter1d` correlates with (its kernel, reversed) for order 0, 1 or 2."""
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    phi = np.exp(-0.5 * x * x / (sigma * sigma))
+    phi /= phi.sum()
+    s2 = sigma * sigma
+    kernel = phi if order == 0 else (-x / s2 * phi if order == 1 else (x * x / (s2 * s2) - 1.0 / s2) * phi)
+    return kernel[::-1]
+
+
 def _eigen_ratios(patch: np.ndarray, c: np.ndarray, sigma: float) -> tuple[float, float, float]:
-    """Hessian eigenvalue magnitudes at the peak, |l1| >= |l2| >= |l3|: blob l3/l1, tube l2/l1 vs l3, plate."""
+    """Hessian eigenvalue magnitudes at the peak, |l1| >= |l2| >= |l3|: blob l3/l1, tube l2/l1 vs l3, plate.
+
+    The Gaussian derivatives are needed at one voxel only: a separable weighted sum over the cube around it (the
+    patch's edge repeated, as scipy's mode "nearest"), not six filtered copies of the patch.
+    """
+    radius = int(4.0 * sigma + 0.5)  # scipy's default truncation
+    cube = np.pad(patch.astype(np.float64), radius, mode="edge")[
+        c[0] : c[0] + 2 * radius + 1, c[1] : c[1] + 2 * radius + 1, c[2] : c[2] + 2 * radius + 1]
+    w = [_gaussian_weights(sigma, k, radius) for k in range(3)]
+
+    def deriv(o: tuple[int, int, int]) -> float:
+        return float(np.einsum("ijk,i,j,k->", cube, w[o[0]], w[o[1]], w[o[2]]))
+
     orders = ((2, 0, 0), (0, 2, 0), (0, 0, 2), (1, 1, 0), (1, 0, 1), (0, 1, 1))
-    vals = [float(ndimage.gaussian_filter(patch, sigma, order=o, mode="nearest")[tuple(c)]) for o in orders]
+    vals = [deriv(o) for o in orders]
     h = np.array([[vals[0], vals[3], vals[4]], [vals[3], vals[1], vals[5]], [vals[4], vals[5], vals[2]]])
     ev = np.linalg.eigvalsh(h)
     mags = np.sort(np.abs(ev))[::-1]
