@@ -8,6 +8,10 @@ import edt
 import numpy as np
 from scipy import ndimage
 
+# Threads one analysis may use (slice decoding, distance transforms, blob filters): the speed target is for a
+# 2-core machine. The results do not depend on it.
+WORKERS = 2
+
 
 def factors(spacing: tuple[float, float, float], target_mm: float) -> tuple[int, int, int]:
     """Integer block sizes that bring each axis close to `target_mm` without going finer than native."""
@@ -59,29 +63,42 @@ def distance_inside(mask: np.ndarray, spacing: float | Sequence[float]) -> np.nd
     counts as False. The same exact Euclidean transform as scipy's `distance_transform_edt`, from the `edt`
     package, which is several times faster (the transforms are most of the per-lesion outline time)."""
     sp = tuple(float(v) for v in np.broadcast_to(np.asarray(spacing, float), (mask.ndim,)))
-    out: np.ndarray = edt.edt(np.ascontiguousarray(mask, dtype=bool), anisotropy=sp, black_border=False, parallel=1)
+    out: np.ndarray = edt.edt(np.ascontiguousarray(mask, dtype=bool), anisotropy=sp, black_border=False,
+                              parallel=WORKERS)
     return out
+
+
+def bounding_box(mask: np.ndarray) -> tuple[slice, ...] | None:
+    """The smallest box holding every True voxel (None when there is none): axis projections, which read the
+    mask a few times but copy nothing, unlike `find_objects` on a uint8 copy."""
+    box: list[slice] = []
+    for axis in range(mask.ndim):
+        others = tuple(a for a in range(mask.ndim) if a != axis)
+        hits = np.flatnonzero(mask.any(axis=others))
+        if hits.size == 0:
+            return None
+        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
+    return tuple(box)
 
 
 def erode(mask: np.ndarray, radius_mm: float, spacing: float | Sequence[float]) -> np.ndarray:
     """Erosion by a ball (the array's outside counts as False), computed on the mask's bounding box only."""
     out = np.zeros_like(mask, dtype=bool)
-    objs = ndimage.find_objects(mask.astype(np.uint8))
-    if not objs or objs[0] is None:
+    box = bounding_box(mask)
+    if box is None:
         return out
-    box = objs[0]
     out[box] = (distance_inside(np.pad(mask[box], 1), spacing) > radius_mm)[1:-1, 1:-1, 1:-1]
     return out
 
 
 def dilate(mask: np.ndarray, radius_mm: float, spacing: float | Sequence[float]) -> np.ndarray:
     """Dilation by a ball, computed on the mask's bounding box grown by the radius (nothing farther is reached)."""
-    objs = ndimage.find_objects(mask.astype(np.uint8))
-    if not objs or objs[0] is None:
+    tight = bounding_box(mask)
+    if tight is None:
         return np.zeros_like(mask, dtype=bool)
     sp = np.broadcast_to(np.asarray(spacing, float), (mask.ndim,))
     reach = np.ceil(radius_mm / sp).astype(int) + 1
-    box = tuple(slice(max(0, b.start - r), min(n, b.stop + r)) for b, r, n in zip(objs[0], reach, mask.shape,
+    box = tuple(slice(max(0, b.start - r), min(n, b.stop + r)) for b, r, n in zip(tight, reach, mask.shape,
                                                                                     strict=True))
     out = np.zeros_like(mask, dtype=bool)
     out[box] = distance_inside(~mask[box], spacing) <= radius_mm

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from dualsign.analyzers.ct_nodule.grid import block_mean, distance_inside, factors, upsample_mask
+from dualsign.analyzers.ct_nodule.grid import block_mean, bounding_box, distance_inside, factors, upsample_mask
 from dualsign.analyzers.ct_nodule.read import CTVolume
 
 WORK_MM = 2.0
@@ -53,7 +53,8 @@ def close_mask(mask: np.ndarray, spacing: tuple[float, float, float], radius_mm:
     """Binary closing via distance transforms (fast for large radii, anisotropy-aware), on the mask's box."""
     if not mask.any():
         return mask
-    box = ndimage.find_objects(mask.astype(np.uint8))[0]
+    box = bounding_box(mask)
+    assert box is not None
     pad = int(np.ceil(radius_mm / min(spacing))) + 1
     m = np.pad(mask[box], pad)
     dil = distance_inside(~m, spacing) <= radius_mm
@@ -71,10 +72,10 @@ def _sizes(lab: np.ndarray, n: int) -> np.ndarray:
 def _fill_slices(mask: np.ndarray) -> np.ndarray:
     """Fill holes slice by slice, within the mask's bounding box (the costly part scales with the area)."""
     out = mask.copy()
-    objs = ndimage.find_objects(mask.astype(np.uint8))
-    if not objs or objs[0] is None:
+    box = bounding_box(mask)
+    if box is None:
         return out
-    bz, by, bx = objs[0]
+    bz, by, bx = box
     for k in range(bz.start, bz.stop):
         out[k, by, bx] = ndimage.binary_fill_holes(mask[k, by, bx])
     return out
@@ -104,7 +105,9 @@ def _remove_airway(air: np.ndarray, hu: np.ndarray, spacing: tuple[float, float,
 
 def _split(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Two lungs joined at the front or back: erode until two large parts appear, then grow them back."""
-    box = ndimage.find_objects(mask.astype(np.uint8))[0]
+    box = bounding_box(mask)
+    if box is None:
+        return None
     whole, mask = mask, mask[box]
     eroded = mask
     for _ in range(8):

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.base import AnalyzerError
+from dualsign.analyzers.ct_nodule.grid import WORKERS
 
 RESEARCH_SUFFIXES = (".mha", ".mhd", ".nii", ".nii.gz", ".nrrd")
 AIR_HU = -1024
 # Values below this are padding / outside the field of view (e.g. -2000 HU), read as air.
 FOV_PAD_HU = -1100
-READ_WORKERS = 2  # threads decoding slices
 
 
 @dataclass
@@ -318,8 +318,8 @@ def read_dicom_series(files: Sequence[Path]) -> CTVolume:
     uneven = bool(np.abs(steps - step).max() > 0.05 * step)
     resample = tilted or uneven
     decode = _slice_hu_float if resample else _slice_hu
-    # Two threads: file reads and the decoders' C code overlap (the target machine has two cores).
-    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+    # Threads: file reads and the decoders' C code overlap.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         planes = list(pool.map(decode, [s.ds for s in slices]))
     stack = np.stack(planes)
     del planes
