@@ -318,8 +318,9 @@ def test_ct_review_reject_false_positive_sign_claim(browser: Any, stack: dict[st
     s.page.wait_for_selector("#ct-canvas[data-window='mediastinal']")
     s.shot("ct-mediastinal")
     # a finding clicked in the list jumps to its slice
+    ai_slice = ai_nodule["location"]["center_voxel"][0]
     ai_card.locator(".f-label").click()
-    s.page.wait_for_selector(f"#ct-canvas[data-slice='{nodule['center_voxel'][0]}']")
+    s.page.wait_for_selector(f"#ct-canvas[data-slice='{ai_slice}']")
     # add a mark by clicking the image (as a missed nodule would be), then reject it as a false positive
     before = s.page.locator("#findings .finding").count()
     s.page.click("#ct-add")
@@ -331,7 +332,7 @@ def test_ct_review_reject_false_positive_sign_claim(browser: Any, stack: dict[st
     added = [f for f in items if f["origin"] == "physician"]
     assert len(added) == 1 and added[0]["kind"] == "nodule"
     z, y, x = added[0]["location"]["center_voxel"]
-    assert z == nodule["center_voxel"][0] and 0 <= x < geo["columns"] and 0 <= y < geo["rows"]
+    assert z == ai_slice and 0 <= x < geo["columns"] and 0 <= y < geo["rows"]
     for f in items:
         if f["origin"] == "ai":
             card = s.page.locator(f'#findings .finding[data-finding-id="{f["id"]}"]')

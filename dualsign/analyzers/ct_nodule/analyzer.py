@@ -96,7 +96,9 @@ class CTNoduleAnalyzer:
             if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM or inside_known(seg.center_index):
                 continue
             lesions.append((seg, float(probs[i])))
-        lesions.sort(key=lambda t: (-t[1], -t[0].long_axis_mm))
+        # Masses first: their score is a rule, not a probability comparable with the classifier's, and a mass
+        # (> 30 mm, Lung-RADS 4B) must never be the one the MAX_REPORTED cap drops.
+        lesions.sort(key=lambda t: (not isinstance(t[0], Mass), -t[1], -t[0].long_axis_mm))
         return [self._nodule(vol, lungs, les, p, k) for k, (les, p) in enumerate(lesions[:MAX_REPORTED])]
 
     @staticmethod

@@ -2,22 +2,25 @@
 
 A pyramid keeps it cheap: each level is the lung box resampled to an isotropic grid of `mm` and searched at two
 scales of 1-2 voxels, so a 4 mm nodule is looked for at 1.25 mm and a 30 mm one at 5 mm. Local maxima above a
-low threshold become candidates; the classifier (`classify.py`) decides which are nodules.
+low threshold become candidates: the strongest of each level, and beside them the strongest of those centred below
+solid density (ground glass), which would otherwise lose every place to vessel junctions. The classifier
+(`classify.py`) decides which are nodules.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
+from dualsign.analyzers.ct_nodule.grid import WORKERS, bounding_box
 from dualsign.analyzers.ct_nodule.lungs import LungMasks
 from dualsign.analyzers.ct_nodule.read import CTVolume
 
-# (grid mm, radii mm searched on that grid): radius r <-> sigma = r / sqrt(3)
-# (grid mm, radii mm searched on that grid, most candidates kept from the level). The caps are generous because
-# peaks are ranked by raw response, where faint ground-glass lesions rank below dense vessel junctions.
+# (grid mm, radii mm searched on that grid, most candidates kept from the level): radius r <-> sigma = r / sqrt(3).
+# The caps are generous because peaks are ranked by raw response, where faint lesions rank below vessel junctions.
 LEVELS: tuple[tuple[float, tuple[float, ...], int], ...] = (
     (1.25, (2.0, 2.9), 300),
     (2.5, (4.2, 6.0), 200),
@@ -25,6 +28,8 @@ LEVELS: tuple[tuple[float, tuple[float, ...], int], ...] = (
     (8.0, (17.0, 25.0), 50),
 )
 MIN_RESPONSE_HU = 40.0
+SUBSOLID_HU = -300.0  # a peak centred below this (ground glass, or the halo of a part-solid lesion) ...
+SUBSOLID_KEEP = 100  # ... competes only with its like for this many places per level
 FEATURES = (
     "level", "radius_mm", "response", "center_hu", "background_hu", "contrast", "response_per_contrast",
     "blob_ratio", "tube_ratio", "plate_ratio", "inner_fill", "shell_fill", "shell_fill_max_sector",
@@ -41,9 +46,9 @@ class Candidate:
 
 
 def _lung_box(lungs: LungMasks, shape: tuple[int, int, int]) -> tuple[slice, slice, slice] | None:
-    if not lungs.closed.any():
+    box = bounding_box(lungs.closed)
+    if box is None:
         return None
-    box = ndimage.find_objects(lungs.closed.astype(np.uint8))[0]
     f = lungs.factor
     return tuple(  # type: ignore[return-value]
         slice(b.start * k, min(n, b.stop * k)) for b, k, n in zip(box, f, shape, strict=True)
@@ -58,6 +63,7 @@ def find_candidates(vol: CTVolume, lungs: LungMasks) -> list[Candidate]:
     sub = vol.hu[box].astype(np.float32)
     sp = np.array(vol.spacing)
     found: list[Candidate] = []
+    found_faint: list[Candidate] = []
     for level, (grid_mm, radii, keep) in enumerate(LEVELS):
         zoom = sp / grid_mm
         if np.any(np.array(sub.shape) * zoom < 4):
@@ -70,25 +76,52 @@ def find_candidates(vol: CTVolume, lungs: LungMasks) -> list[Candidate]:
         region = lungs.closed[np.ix_(idx[0], idx[1], idx[2])]
         best = np.full(img.shape, -np.inf, np.float32)
         best_r = np.zeros(img.shape, np.float32)
-        for r in radii:
-            sigma = r / np.sqrt(3) / grid_mm
-            resp = -(sigma**2) * ndimage.gaussian_laplace(img, sigma, mode="nearest")
+        # the scales in parallel (scipy's filters release the GIL), combined in order: the same result
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            responses = list(pool.map(lambda r, img=img, g=grid_mm: _blob_response(img, r, g), radii))
+        for r, resp in zip(radii, responses, strict=True):
             better = resp > best
             best[better] = resp[better]
             best_r[better] = r
         peaks = (best == ndimage.maximum_filter(best, size=3)) & region & (best > MIN_RESPONSE_HU) & (img > -750)
-        pts = np.argwhere(peaks)
-        order = np.argsort(-best[peaks])[: keep * 20]
-        level_found: list[Candidate] = []
-        for p in pts[order]:
-            native = lo + (p + 0.5) / zoom - 0.5
-            level_found.append(Candidate(native, float(best_r[tuple(p)]), float(best[tuple(p)]), float(img[tuple(p)]),
-                                         p.astype(np.float32)))
-        for cand in _suppress(level_found, sp, keep):
+        kept = _strongest(peaks, best, best_r, img, lo, zoom, sp, keep)
+        # Faint ground-glass and part-solid lesions rank below the dense vessel junctions, so peaks whose centre is
+        # below solid density get a quota of their own (those not already inside a kept candidate).
+        faint = _outside(_strongest(peaks & (img < SUBSOLID_HU), best, best_r, img, lo, zoom, sp, SUBSOLID_KEEP),
+                         kept, sp)
+        for cand in kept + faint:
             p = cand.features.astype(int)
             cand.features = patch_features(img, p, cand.radius_mm / grid_mm, level, cand.response)
-            found.append(cand)
-    return found
+        found += kept
+        found_faint += faint
+    return found + found_faint  # the faint ones last: the strongest keep their order
+
+
+def _strongest(peaks: np.ndarray, best: np.ndarray, best_r: np.ndarray, img: np.ndarray, lo: np.ndarray,
+               zoom: np.ndarray, spacing: np.ndarray, keep: int) -> list[Candidate]:
+    """Up to `keep` peaks by response, none inside the radius of a stronger one (features hold the grid index)."""
+    pts = np.argwhere(peaks)
+    order = np.argsort(-best[peaks])[: keep * 20]
+    ranked = [Candidate(lo + (p + 0.5) / zoom - 0.5, float(best_r[tuple(p)]), float(best[tuple(p)]),
+                        float(img[tuple(p)]), p.astype(np.float32)) for p in pts[order]]
+    return _suppress(ranked, spacing, keep)
+
+
+def _outside(cands: list[Candidate], kept: list[Candidate], spacing: np.ndarray) -> list[Candidate]:
+    """The candidates not inside the radius of one already kept."""
+    if not kept:
+        return cands
+    pts = np.array([c.center_index * spacing for c in kept])
+    radii = np.array([c.radius_mm for c in kept])
+    return [c for c in cands
+            if not np.any(np.linalg.norm(pts - c.center_index * spacing, axis=1) < np.maximum(radii, c.radius_mm))]
+
+
+def _blob_response(img: np.ndarray, radius_mm: float, grid_mm: float) -> np.ndarray:
+    """Scale-normalised negative Laplacian of Gaussian for a blob of `radius_mm` (sigma = r / sqrt(3))."""
+    sigma = radius_mm / np.sqrt(3) / grid_mm
+    out: np.ndarray = -(sigma**2) * ndimage.gaussian_laplace(img, sigma, mode="nearest")
+    return out
 
 
 def patch_features(img: np.ndarray, p: np.ndarray, r_vox: float, level: int, response: float) -> np.ndarray:
@@ -120,10 +153,32 @@ def patch_features(img: np.ndarray, p: np.ndarray, r_vox: float, level: int, res
                      inner_fill, shell_fill, sector_max], np.float32)
 
 
+def _gaussian_weights(sigma: float, order: int, radius: int) -> np.ndarray:
+    """The 1-D weights scipy's `gaussian_filter1d` correlates with (its kernel, reversed) for order 0, 1 or 2."""
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    phi = np.exp(-0.5 * x * x / (sigma * sigma))
+    phi /= phi.sum()
+    s2 = sigma * sigma
+    kernel = phi if order == 0 else (-x / s2 * phi if order == 1 else (x * x / (s2 * s2) - 1.0 / s2) * phi)
+    return kernel[::-1]
+
+
 def _eigen_ratios(patch: np.ndarray, c: np.ndarray, sigma: float) -> tuple[float, float, float]:
-    """Hessian eigenvalue magnitudes at the peak, |l1| >= |l2| >= |l3|: blob l3/l1, tube l2/l1 vs l3, plate."""
+    """Hessian eigenvalue magnitudes at the peak, |l1| >= |l2| >= |l3|: blob l3/l1, tube l2/l1 vs l3, plate.
+
+    The Gaussian derivatives are needed at one voxel only: a separable weighted sum over the cube around it (the
+    patch's edge repeated, as scipy's mode "nearest"), not six filtered copies of the patch.
+    """
+    radius = int(4.0 * sigma + 0.5)  # scipy's default truncation
+    cube = np.pad(patch.astype(np.float64), radius, mode="edge")[
+        c[0] : c[0] + 2 * radius + 1, c[1] : c[1] + 2 * radius + 1, c[2] : c[2] + 2 * radius + 1]
+    w = [_gaussian_weights(sigma, k, radius) for k in range(3)]
+
+    def deriv(o: tuple[int, int, int]) -> float:
+        return float(np.einsum("ijk,i,j,k->", cube, w[o[0]], w[o[1]], w[o[2]]))
+
     orders = ((2, 0, 0), (0, 2, 0), (0, 0, 2), (1, 1, 0), (1, 0, 1), (0, 1, 1))
-    vals = [float(ndimage.gaussian_filter(patch, sigma, order=o, mode="nearest")[tuple(c)]) for o in orders]
+    vals = [deriv(o) for o in orders]
     h = np.array([[vals[0], vals[3], vals[4]], [vals[3], vals[1], vals[5]], [vals[4], vals[5], vals[2]]])
     ev = np.linalg.eigvalsh(h)
     mags = np.sort(np.abs(ev))[::-1]

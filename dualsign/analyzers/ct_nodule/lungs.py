@@ -6,12 +6,12 @@ mask `closed` (a 3-D closing on top, so nodules sitting on the pleura stay insid
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
-from dualsign.analyzers.ct_nodule.grid import block_mean, factors, upsample_mask
+from dualsign.analyzers.ct_nodule.grid import block_mean, bounding_box, distance_inside, factors, upsample_mask
 from dualsign.analyzers.ct_nodule.read import CTVolume
 
 WORK_MM = 2.0
@@ -28,6 +28,7 @@ class LungMasks:
     closed: np.ndarray  # bool on the working grid: region searched for nodules
     volumes_ml: dict[str, float]
     notes: list[str]
+    work_hu: np.ndarray | None = field(default=None, repr=False)  # HU on the working grid, for later stages
 
     @property
     def found(self) -> bool:
@@ -52,23 +53,29 @@ def close_mask(mask: np.ndarray, spacing: tuple[float, float, float], radius_mm:
     """Binary closing via distance transforms (fast for large radii, anisotropy-aware), on the mask's box."""
     if not mask.any():
         return mask
-    box = ndimage.find_objects(mask.astype(np.uint8))[0]
+    box = bounding_box(mask)
+    assert box is not None
     pad = int(np.ceil(radius_mm / min(spacing))) + 1
     m = np.pad(mask[box], pad)
-    dil = ndimage.distance_transform_edt(~m, sampling=spacing) <= radius_mm
-    ero = ndimage.distance_transform_edt(dil, sampling=spacing) > radius_mm
+    dil = distance_inside(~m, spacing) <= radius_mm
+    ero = distance_inside(dil, spacing) > radius_mm
     out = mask.copy()
     out[box] |= ero[pad:-pad, pad:-pad, pad:-pad]
     return out
 
 
+def _sizes(lab: np.ndarray, n: int) -> np.ndarray:
+    """Voxel count of labels 1..n."""
+    return np.bincount(lab.ravel(), minlength=n + 1)[1:].astype(np.float64)
+
+
 def _fill_slices(mask: np.ndarray) -> np.ndarray:
     """Fill holes slice by slice, within the mask's bounding box (the costly part scales with the area)."""
     out = mask.copy()
-    objs = ndimage.find_objects(mask.astype(np.uint8))
-    if not objs or objs[0] is None:
+    box = bounding_box(mask)
+    if box is None:
         return out
-    bz, by, bx = objs[0]
+    bz, by, bx = box
     for k in range(bz.start, bz.stop):
         out[k, by, bx] = ndimage.binary_fill_holes(mask[k, by, bx])
     return out
@@ -83,9 +90,13 @@ def _remove_airway(air: np.ndarray, hu: np.ndarray, spacing: tuple[float, float,
         if n == 0:
             continue
         idx = np.arange(1, n + 1)
-        area = ndimage.sum_labels(np.ones_like(lab), lab, idx) * px_area
-        mean = ndimage.mean(hu[k], lab, idx)
-        cx = np.array([c[1] for c in ndimage.center_of_mass(air[k], lab, idx)]) * spacing[2]
+        # per-component pixel count, HU sum and column sum in one pass each (bincount, not n label scans)
+        flat = lab.ravel()
+        count = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
+        mean = np.bincount(flat, weights=hu[k].ravel(), minlength=n + 1)[1:] / count
+        cols = np.broadcast_to(np.arange(lab.shape[1], dtype=np.float64), lab.shape).ravel()
+        cx = np.bincount(flat, weights=cols, minlength=n + 1)[1:] / count * spacing[2]
+        area = count * px_area
         drop = idx[(area < 700.0) & (mean < -900.0) & (np.abs(cx - body_x) < 35.0)]
         if drop.size:
             out[k][np.isin(lab, drop)] = False
@@ -94,7 +105,9 @@ def _remove_airway(air: np.ndarray, hu: np.ndarray, spacing: tuple[float, float,
 
 def _split(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Two lungs joined at the front or back: erode until two large parts appear, then grow them back."""
-    box = ndimage.find_objects(mask.astype(np.uint8))[0]
+    box = bounding_box(mask)
+    if box is None:
+        return None
     whole, mask = mask, mask[box]
     eroded = mask
     for _ in range(8):
@@ -102,7 +115,7 @@ def _split(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         lab, n = ndimage.label(eroded)
         if n < 2:
             continue
-        sizes = ndimage.sum_labels(np.ones_like(lab), lab, np.arange(1, n + 1))
+        sizes = _sizes(lab, n)
         order = np.argsort(sizes)[::-1]
         if sizes[order[1]] < 0.15 * sizes[order[0]]:
             continue
@@ -125,7 +138,7 @@ def segment_lungs(vol: CTVolume) -> LungMasks:
     body_lab, n = ndimage.label(hu > -500.0)
     if n == 0:
         return LungMasks(f, sp, np.zeros(hu.shape, np.uint8), np.zeros(hu.shape, bool), {"total": 0.0}, ["no body"])
-    sizes = ndimage.sum_labels(np.ones_like(body_lab), body_lab, np.arange(1, n + 1))
+    sizes = _sizes(body_lab, n)
     body = _fill_slices(body_lab == int(np.argmax(sizes)) + 1)
     body_x = float(np.mean(np.nonzero(body)[2])) * sp[2] if body.any() else hu.shape[2] * sp[2] / 2
     air = body & (hu < LUNG_HU)
@@ -134,7 +147,7 @@ def segment_lungs(vol: CTVolume) -> LungMasks:
     voxel_ml = sp[0] * sp[1] * sp[2] / 1000.0
     if n == 0:
         return LungMasks(f, sp, np.zeros(hu.shape, np.uint8), np.zeros(hu.shape, bool), {"total": 0.0}, notes)
-    sizes = ndimage.sum_labels(np.ones_like(lab), lab, np.arange(1, n + 1)) * voxel_ml
+    sizes = _sizes(lab, n) * voxel_ml
     big = [i + 1 for i in np.argsort(sizes)[::-1] if sizes[i] >= 0.1 * sizes.max() and sizes[i] >= 20.0][:2]
     parts: list[np.ndarray] = [lab == i for i in big]
     if len(parts) == 1:
@@ -160,4 +173,4 @@ def segment_lungs(vol: CTVolume) -> LungMasks:
     if len(parts) == 1:
         vols = {"both": vols["right"]}
     vols["total"] = round(sum(vols.values()), 1)
-    return LungMasks(f, sp, label, closed, vols, notes)
+    return LungMasks(f, sp, label, closed, vols, notes, work_hu=hu)

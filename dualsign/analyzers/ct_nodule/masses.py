@@ -48,7 +48,7 @@ def _ellipsoid(radius_mm: float, spacing: tuple[float, float, float]) -> np.ndar
 def find_masses(vol: CTVolume, lungs: LungMasks) -> list[Mass]:
     if not lungs.found:
         return []
-    hu_work = block_mean(vol.hu, lungs.factor)
+    hu_work = lungs.work_hu if lungs.work_hu is not None else block_mean(vol.hu, lungs.factor)
     lung_work = lungs.label > 0
     # Search on a grid twice as coarse as the lung grid (masses are >= 30 mm), measure on the lung grid.
     g = (2, 2, 2)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from dualsign.analyzers.ct_nodule.grid import dilate, distance_inside, erode
 from dualsign.analyzers.ct_nodule.read import CTVolume
 
 SOLID_HU = -300.0  # solid tissue above this; ground glass between about -750 and -300
@@ -40,16 +41,21 @@ class Segmentation:
     fill_ratio: float = 0.0
 
 
-def _erode(mask: np.ndarray, r_mm: float, iso: float) -> np.ndarray:
-    """Erosion by a ball, through the distance transform (fast for any radius)."""
-    pad = np.pad(mask, 1)
-    return (ndimage.distance_transform_edt(pad, sampling=iso) > r_mm)[1:-1, 1:-1, 1:-1]
-
-
-def _dilate(mask: np.ndarray, r_mm: float, iso: float) -> np.ndarray:
-    if not mask.any():
-        return mask
-    return ndimage.distance_transform_edt(~mask, sampling=iso) <= r_mm
+def _closed_near(air: np.ndarray, center: np.ndarray, reach: float, iso: float) -> np.ndarray:
+    """`air` closed with a ball of radius `reach` (the ROI's edge slices repeated outwards), valid within `reach`
+    of `center` and False elsewhere: the outline never goes farther, so the erosion runs only on the box those
+    voxels can see."""
+    pad = int(np.ceil(reach / iso)) + 1
+    grown = dilate(np.pad(air, pad, mode="edge"), reach, iso)
+    c = np.asarray(center, int) + pad
+    near, seen = int(np.ceil(reach / iso)) + 1, int(np.ceil(2 * reach / iso)) + 2
+    keep = tuple(slice(max(pad, k - near), min(n - pad, k + near + 1)) for k, n in zip(c, grown.shape, strict=True))
+    view = tuple(slice(max(0, k - seen), min(n, k + seen + 1)) for k, n in zip(c, grown.shape, strict=True))
+    eroded = distance_inside(grown[view], iso) > reach
+    out = np.zeros(air.shape, bool)
+    out[tuple(slice(k.start - pad, k.stop - pad) for k in keep)] = eroded[
+        tuple(slice(k.start - v.start, k.stop - v.start) for k, v in zip(keep, view, strict=True))]
+    return out
 
 
 def axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
@@ -142,14 +148,10 @@ def _segment_once(
     # Local lung: parenchyma closed with a ball the lesion's size, so a nodule on the pleura stays in and the
     # chest wall stays out.
     air = smooth < 0.5 * (lung_hu + thr)
+    reach = 1.5 * radius_mm + 2.0  # fills the lesion even when the detector underestimated its radius
     if air.any():
-        reach = 1.5 * radius_mm + 2.0  # fills the lesion even when the detector underestimated its radius
-        pad = int(np.ceil(reach / iso)) + 1
-        a = np.pad(air, pad, mode="edge")
-        grown = ndimage.distance_transform_edt(~a, sampling=iso) <= reach
-        local = (ndimage.distance_transform_edt(grown, sampling=iso) > reach)[pad:-pad, pad:-pad, pad:-pad] | air
-        region = region & local
-    mask = (smooth > thr) & region & (dist <= 1.5 * radius_mm + 2.0)
+        region = region & (_closed_near(air, cr, reach, iso) | air)
+    mask = (smooth > thr) & region & (dist <= reach)
     lab, _ = ndimage.label(mask)
     seed = lab[tuple(cr)]
     if seed == 0:
@@ -160,7 +162,7 @@ def _segment_once(
     comp = lab == seed
     # Cut vessels: open with a ball about a third of the lesion radius, keep the part at the centre, regrow edges.
     rho_mm = float(np.clip(0.45 * radius_mm, 1.0, 5.0))
-    opened = _dilate(_erode(comp, rho_mm, iso), rho_mm, iso)
+    opened = dilate(erode(comp, rho_mm, iso), rho_mm, iso)
     olab, _ = ndimage.label(opened)
     oseed = olab[tuple(cr)]
     if oseed == 0 and opened.any():
@@ -169,7 +171,7 @@ def _segment_once(
             oseed = olab[np.unravel_index(int(np.argmin(near)), near.shape)]
     if oseed:
         core_part = olab == oseed
-        comp = comp & _dilate(core_part, rho_mm + iso, iso)
+        comp = comp & dilate(core_part, rho_mm + iso, iso)
         lab2, _ = ndimage.label(comp)
         comp = lab2 == lab2[tuple(np.argwhere(core_part)[0])]
     n = int(comp.sum())
