@@ -21,6 +21,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 
 from dualsign.analyzers.ecg import beat_classes as bc
+from dualsign.analyzers.ecg import delineate, qc
 from dualsign.analyzers.ecg import rhythm_model as rm
 from dualsign.analyzers.ecg.training import common
 
@@ -38,7 +39,9 @@ def record_features(data: Path, rec: str) -> np.ndarray:
 
 def _code_hash() -> str:
     h = hashlib.sha256()
-    for p in (Path(rm.__file__), Path(bc.__file__), bc.WEIGHTS_DIR / bc.MORPH_MODEL, bc.WEIGHTS_DIR / bc.RR_MODEL):
+    # Beat labels depend on delineation's P waves (the template anchor), so its code is part of the key too.
+    for p in (Path(rm.__file__), Path(bc.__file__), Path(delineate.__file__), Path(qc.__file__),
+              bc.WEIGHTS_DIR / bc.MORPH_MODEL, bc.WEIGHTS_DIR / bc.RR_MODEL):
         h.update(p.read_bytes())
     return h.hexdigest()[:12] + "_" + common.detector_id()[-12:]
 
