@@ -56,12 +56,12 @@ def _boxes_on_expert(raw: dict, lesion_type: str, mask_name: str) -> tuple[int, 
     return sum(bool(expert[y0:y1, x0:x1].any()) for x0, y0, x1, y1 in boxes), len(boxes)
 
 
-# Haemorrhage marks are not tested here: the lesion model rarely marks them (out-of-fold per-image
-# detection in BENCHMARKS.md and the model card); this photo was in the shipped model's training set, so
-# the test checks that marks land on lesions, not accuracy.
-def test_hard_exudate_marks_lie_on_the_experts_lesions(analyzer) -> None:  # type: ignore[no-untyped-def]
-    lesion_type = "hard_exudate"
-    on_expert, n = _boxes_on_expert(analyzer.analyze([REFERABLE]).raw, lesion_type, "idrid_46_EX.png")
+# This photo was in the shipped model's training set: the test checks that marks land on lesions, not accuracy
+# (out-of-fold per-image detection is in BENCHMARKS.md and the model card).
+@pytest.mark.parametrize(("lesion_type", "mask_name"), [("hard_exudate", "idrid_46_EX.png"),
+                                                         ("haemorrhage", "idrid_46_HE.png")])
+def test_lesion_marks_lie_on_the_experts_lesions(analyzer, lesion_type: str, mask_name: str) -> None:  # type: ignore[no-untyped-def]
+    on_expert, n = _boxes_on_expert(analyzer.analyze([REFERABLE]).raw, lesion_type, mask_name)
     assert n > 0, f"no {lesion_type} marked"
     assert on_expert / n >= 0.5, f"{lesion_type}: {on_expert}/{n} boxes on expert pixels"
 
