@@ -330,12 +330,14 @@ def status(cv: dict[str, Any]) -> str:
         kept, total = (int(v) for v in str(sc.get("referable_after_erasing_expert_lesions", "0/0")).split("/"))
         if total and kept / total <= LESION_DRIVEN_MAX_KEPT:
             text += (
-                f"; the decision does not follow them: with the expert-marked lesions erased, {kept}/{total} "
-                "referable photos are still called referable (out of fold)."
+                f"; the decision follows the lesions instead: with the expert-marked lesions erased, only {kept}/"
+                f"{total} referable photos are still called referable (out of fold)."
             )
         else:
-            text += f" and the decision partly follows them: {kept}/{total} referable photos stay referable with " \
-                "their expert-marked lesions erased."
+            text += (
+                f"; the decision may partly follow them: {kept}/{total} referable photos are still called referable "
+                "with their expert-marked lesions erased (out of fold)."
+            )
     return text
 
 
