@@ -75,6 +75,7 @@ class LiteUNet(nn.Module):
         self.dec2 = _conv(d4 + skips[0], d2)
         self.head = nn.Conv2d(d2, out_channels, 1)
         # Lesions are rare: starting from a low prior (p ~ 2 %) spares the first epochs unlearning "everywhere".
+        assert self.head.bias is not None
         nn.init.constant_(self.head.bias, HEAD_PRIOR_LOGIT)
 
     def load_pretrained(self, path: Path | None = None) -> None:
