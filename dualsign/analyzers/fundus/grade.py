@@ -2,7 +2,8 @@
 
 The decision model is a handful of numbers in weights/card.json, fitted by benchmarks/fundus_cv.py on
 out-of-fold segmenter maps, so it sees evidence as strong or as weak as the shipped segmenter gives on
-photos it has never seen.
+photos it has never seen. Its only inputs are the areas the segmenter marks as lesions: no lesion marked, no
+referral on DR grounds, whatever the photo's exposure or texture.
 """
 
 from __future__ import annotations
@@ -15,21 +16,18 @@ from scipy import ndimage
 
 from dualsign.analyzers.fundus.segment import CHANNELS, LESION_TYPES
 
-FEATURE_NAMES = tuple(
-    [f"log_area_{c}" for c in LESION_TYPES] + [f"max_prob_{c}" for c in LESION_TYPES]
-)
+FEATURE_NAMES = tuple(f"log_area_{c}" for c in LESION_TYPES)
 EVIDENCE_THRESHOLD = 0.5
 SEVERE_HAEMORRHAGES_PER_QUADRANT = 5  # canvas-level stand-in for ICDR's ">20 per quadrant" (4-2-1 rule)
 
 
 def features(probs: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """Per lesion type: log(1 + thresholded area, canvas px) and the highest probability inside the field."""
-    areas, maxima = [], []
-    for code in LESION_TYPES:
-        p = probs[CHANNELS.index(code)][field]
-        areas.append(np.log1p(float(np.count_nonzero(p >= EVIDENCE_THRESHOLD))))
-        maxima.append(float(p.max()) if p.size else 0.0)
-    return np.array(areas + maxima, dtype=np.float64)
+    """Per lesion type: log(1 + marked area inside the field, canvas px)."""
+    areas = [
+        np.log1p(float(np.count_nonzero(probs[CHANNELS.index(code)][field] >= EVIDENCE_THRESHOLD)))
+        for code in LESION_TYPES
+    ]
+    return np.array(areas, dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The lesion segmenter: a small U-Net (ONNX) on the canonical canvas -> per-pixel probabilities.
+"""The lesion segmenter: an EfficientNet-Lite0 U-Net (ONNX, see training/lite_unet.py) on the canonical canvas
+-> per-pixel probabilities.
 
 Channels: microaneurysm, haemorrhage, hard exudate, soft exudate, optic disc.
 """

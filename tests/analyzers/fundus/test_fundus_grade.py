@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dualsign.analyzers.fundus.grade import DecisionModel, icdr_grade
+from dualsign.analyzers.fundus.grade import FEATURE_NAMES, DecisionModel, features, icdr_grade
 from dualsign.analyzers.fundus.lesions import Landmarks, Lesion, dme_suspected
 
 
@@ -30,6 +30,19 @@ def test_decision_model_is_a_logistic_function_of_standardised_evidence() -> Non
     model = DecisionModel(np.zeros(8), np.full(8, 2.0), np.ones(8), -1.0, 0.3)
     assert abs(model.probability(np.zeros(8)) - 1 / (1 + np.e)) < 1e-9
     assert model.probability(np.full(8, 2.0)) > model.probability(np.full(8, 1.0))
+
+
+def test_decision_evidence_is_the_marked_lesion_area_and_nothing_else() -> None:
+    field = np.ones((64, 64), bool)
+    probs = np.zeros((5, 64, 64), np.float32)
+    probs[:, :, :] = 0.45  # everything just below the marking threshold: no evidence at all
+    assert not features(probs, field).any()
+    probs[1, 10:14, 10:15] = 0.9  # a 20-pixel haemorrhage
+    x = features(probs, field)
+    assert x[FEATURE_NAMES.index("log_area_HE")] == np.log1p(20)
+    assert np.count_nonzero(x) == 1
+    field[10:12] = False  # marks outside the fundus field do not count
+    assert features(probs, field)[FEATURE_NAMES.index("log_area_HE")] == np.log1p(10)
 
 
 def _exudate(u: float, v: float) -> Lesion:

