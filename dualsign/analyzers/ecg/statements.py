@@ -18,6 +18,8 @@ from dualsign.analyzers.ecg.leads import STANDARD_12
 from dualsign.analyzers.ecg.measure import MedianBeat
 from dualsign.analyzers.ecg.rhythm import Episode
 
+SINUS_BRADY_ABNORMAL_BELOW_BPM = 50.0
+
 SCT = {
     "normal": "164854000",
     "sinus": "426783006",
@@ -149,7 +151,12 @@ def interpret(
         ("SINUS_TACHY", "tachy", "Sinus tachycardia", "HR > 100 /min"),
     ):
         if by_label.get(label, 0.0) >= 0.5 * total:
-            out.append(Statement(key, text, {**rate_crit, "threshold": lim}, critical=extreme))
+            # Sinus rates of 50-59 /min are common in healthy adults at rest: stated, but not abnormal; the
+            # 2018 ACC/AHA/HRS bradycardia guideline takes < 50 /min as sinus bradycardia.
+            mild = key == "brady" and hr is not None and hr >= SINUS_BRADY_ABNORMAL_BELOW_BPM
+            crit = {**rate_crit, "threshold": lim, "abnormal_below_bpm": SINUS_BRADY_ABNORMAL_BELOW_BPM} if (
+                key == "brady") else {**rate_crit, "threshold": lim}
+            out.append(Statement(key, text, crit, abnormal=not mild, critical=extreme))
     if by_label.get("SINUS", 0.0) >= 0.5 * total and not any(s.key in ("brady", "tachy") for s in out):
         out.append(
             Statement(
@@ -381,10 +388,15 @@ def interpret(
             out.append(Statement("lad", "Left axis deviation", {"qrs_axis_deg": ax, "threshold_deg": -30}))
         elif 90 < ax <= 180:
             out.append(Statement("rad", "Right axis deviation", {"qrs_axis_deg": ax, "threshold_deg": 90}))
-    if twelve and out and not any(s.abnormal for s in out) and any(s.key == "sinus" for s in out):
+    if twelve and out and not any(s.abnormal for s in out) and any(s.key in ("sinus", "brady") for s in out):
         out.insert(
             0,
-            Statement("normal", "Normal ECG", {"rule": "sinus rhythm, no abnormal finding"}, abnormal=False),
+            Statement(
+                "normal",
+                "Otherwise normal ECG" if any(s.key == "brady" for s in out) else "Normal ECG",
+                {"rule": "sinus rhythm (rate >= 50 /min), no abnormal finding"},
+                abnormal=False,
+            ),
         )
     return out
 
