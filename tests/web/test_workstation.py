@@ -7,6 +7,7 @@ Screenshots of every step land in test-artifacts/web/ (gitignored; CI keeps them
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import importlib
 import math
 import time
@@ -383,3 +384,20 @@ def test_fundus_viewer_overlays(browser: Any, stack: dict[str, Any]) -> None:
     s.page.wait_for_selector("#fundus-viewer[data-boxes='0']")
     s.shot("fundus-overlays-off")
     s.close()
+
+
+def test_claims_default_period_is_this_month_in_china(browser: Any, stack: dict[str, Any]) -> None:
+    # 17:30 UTC on 30 November is 01:30 on 1 December in Beijing: the billing officer's default period is
+    # December 1-1, whatever zone the browser runs in (here UTC, the server's too).
+    context = browser.new_context(locale="zh-CN", timezone_id="UTC")
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.clock.set_fixed_time(dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.UTC))
+    page.goto(f"{stack['base']}/")
+    page.fill("#username", "billing.a")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#claims-from")
+    assert page.input_value("#claims-from") == "2026-12-01"
+    assert page.input_value("#claims-to") == "2026-12-01"
+    context.close()

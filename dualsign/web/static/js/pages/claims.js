@@ -5,12 +5,13 @@ import { label, t } from "../i18n.js";
 import { session, toast } from "../main.js";
 
 const yuan = (fen) => (fen / 100).toFixed(2);
-const iso = (d) => d.toISOString().slice(0, 10);
+// Billing periods are China days (Asia/Shanghai, UTC+8, no daylight saving), whatever the browser's zone.
+const chinaToday = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
 
 export async function render(main) {
-  const today = new Date();
-  const from = h("input", { type: "date", id: "claims-from", value: iso(new Date(today.getFullYear(), today.getMonth(), 1)) });
-  const to = h("input", { type: "date", id: "claims-to", value: iso(today) });
+  const today = chinaToday();
+  const from = h("input", { type: "date", id: "claims-from", value: `${today.slice(0, 8)}01` });
+  const to = h("input", { type: "date", id: "claims-to", value: today });
   const body = h("div");
   const site = session.me?.site?.code;
 
