@@ -22,15 +22,22 @@ from dualsign.analyzers.base import (
     QualityVerdict,
     Urgency,
 )
-from dualsign.analyzers.ecg import flutter, qc, rules
+from dualsign.analyzers.ecg import ectopy, flutter, qc, rules
 from dualsign.analyzers.ecg import model_card as mc
 from dualsign.analyzers.ecg.delineate import delineate, prepare
 from dualsign.analyzers.ecg.detect import detect_qrs
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
-from dualsign.analyzers.ecg.rhythm import Episode, af_windows, afl_windows, episodes
+from dualsign.analyzers.ecg.rhythm import Episode, af_windows, afl_windows, analysis_spans, episodes
 from dualsign.analyzers.ecg.rhythm_model import Bands, record_bands
-from dualsign.analyzers.ecg.statements import Statement, beat_summary, interpret, rhythm_model_statement, urgency
+from dualsign.analyzers.ecg.statements import (
+    Statement,
+    beat_summary,
+    interpret,
+    rhythm_model_statement,
+    unconfirmed_ectopy_statement,
+    urgency,
+)
 
 VERSION = "0.1.0"
 DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
@@ -197,18 +204,28 @@ class ECGAnalyzer:
 
             afl, afl_measures = afl_windows(rec.n_samples, fs, r, flutter_for)
             noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)
-            eps = episodes(r, fs, rec.n_samples, labels, af, b.p_present, noisy, afl)
+            normal_span = np.zeros(r.size, dtype=bool)
+            if rhythm_src == "learned":  # the rule stand-in is no second reader
+                for (a, z), p in zip(analysis_spans(rec.n_samples, fs), window_probs, strict=True):
+                    if ectopy.rates_normal(p):
+                        normal_span[(r >= a) & (r < z)] = True
+            calls = ectopy.confirm(labels, r, fs, normal_span, qrs_ms)
+            eps = episodes(r, fs, rec.n_samples, calls.labels, af, b.p_present, noisy, afl, normal_span)
             use = (lab_arr == "N") & (corr > 0.6)
             mb = median_beat(xf, fs, r, use, lead_ok, x)
             meas = measurements(mb, fs, names, r, lab_arr == "N", lead_ok)
             meas["rr_irregularity"] = round(rules.rr_irregularity(rr_all), 3)
             meas["p_wave_fraction"] = round(float(np.mean(b.p_present)), 2)
-            stmts = interpret(meas, eps, labels, names, mb, fs, rec.duration_s, afl_measures)
+            stmts = interpret(meas, eps, calls.labels, names, mb, fs, rec.duration_s, afl_measures)
+            note = unconfirmed_ectopy_statement(calls, window_probs)
+            if note is not None:
+                stmts.append(note)
             extra = rhythm_model_statement(window_probs, stmts) if rhythm_src == "learned" else None
             if extra is not None:  # "Normal ECG" no longer holds
                 stmts = [s for s in stmts if s.key != "normal"] + [extra]
         else:
             window_probs = []
+            calls = None
             eps = [Episode("NOISE", 0.0, rec.duration_s, int(r.size))]
             meas = measurements(None, fs, names, np.zeros(0, np.int64), np.zeros(0, bool), lead_ok)
             stmts = []
@@ -225,6 +242,7 @@ class ECGAnalyzer:
             urg,
             window_probs,
             {"beat_classifier": beat_src, "rhythm_model": rhythm_src},
+            None if calls is None else calls.confirmed,
         )
 
     # ---------------------------------------------------------------------------------------- output
@@ -241,6 +259,7 @@ class ECGAnalyzer:
         urg: Urgency,
         window_probs: list[dict[str, float]],
         models: dict[str, str],
+        confirmed: np.ndarray | None = None,
     ) -> AnalysisResult:
         cols = {k: [v if v >= 0 else None for v in np.asarray(getattr(b, k)).tolist()]
                 for k in ("p_on", "p_off", "qrs_on", "qrs_off", "t_off")}
@@ -253,6 +272,9 @@ class ECGAnalyzer:
                 "qrs_on": cols["qrs_on"][i],
                 "qrs_off": cols["qrs_off"][i],
                 "t_off": cols["t_off"][i],
+                # V/S calls the interpretation states (False: marked, listed as not confirmed; see ectopy.py)
+                "ectopy_confirmed": (bool(confirmed[i]) if confirmed is not None else True)
+                if labels[i] in ("V", "S") else None,
             }
             for i, s in enumerate(np.asarray(r).tolist())
         ]

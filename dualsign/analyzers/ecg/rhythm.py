@@ -109,9 +109,12 @@ def episodes(
     p_present: np.ndarray,
     noisy: np.ndarray,
     afl: np.ndarray | None = None,
+    normal_span: np.ndarray | None = None,
 ) -> list[Episode]:
     """afl: flutter flag per beat; it takes precedence over the AF flag (the rhythm model, trained without a
-    flutter class, calls flutter with variable conduction AF)."""
+    flutter class, calls flutter with variable conduction AF). normal_span: per beat, the rhythm model rates
+    the beat's span normal sinus rhythm; there, P waves too small for the delineator on the leads at hand
+    (lead I of a handheld recorder often) do not make the rhythm OTHER."""
     dur = n_samples / fs
     t = r / fs
     n = r.size
@@ -141,7 +144,7 @@ def episodes(
             base[i] = "AFL"
         elif af[i]:
             base[i] = "AF"
-        elif p_local[i] < 0.3:
+        elif p_local[i] < 0.3 and not (normal_span is not None and normal_span[i] and local_hr[i] <= 150):
             base[i] = "SVT" if local_hr[i] > 150 else "OTHER"
         elif local_hr[i] < 60:
             base[i] = "SINUS_BRADY"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.base import Urgency
+from dualsign.analyzers.ecg.ectopy import EctopyCalls, rates_normal
 from dualsign.analyzers.ecg.flutter import FlutterMeasure
 from dualsign.analyzers.ecg.leads import STANDARD_12
 from dualsign.analyzers.ecg.measure import MedianBeat
@@ -424,6 +425,26 @@ def rhythm_model_statement(window_probs: list[dict[str, float]], stmts: list[Sta
             "rule": "rhythm model: P(other rhythm) > P(normal sinus rhythm)",
         },
         location={"window": i} if len(window_probs) > 1 else {},
+    )
+
+
+def unconfirmed_ectopy_statement(calls: EctopyCalls, window_probs: list[dict[str, float]]) -> Statement | None:
+    """A note, not a finding, for ectopic-looking beats the rhythm model did not confirm (see ectopy.py): the
+    reviewer sees them marked on the tracing and decides."""
+    if not (calls.unconfirmed_v or calls.unconfirmed_s):
+        return None
+    p_n = [p.get("N", 0.0) for p in window_probs if rates_normal(p)]
+    return Statement(
+        "ectopy_unconfirmed",
+        "Beats of unusual shape or timing, not confirmed as ectopic (rhythm read as normal sinus rhythm)",
+        {
+            "v_calls": calls.unconfirmed_v,
+            "s_calls": calls.unconfirmed_s,
+            "p_normal_sinus": round(min(p_n), 3) if p_n else None,
+            "rule": "single-beat V/S calls in a span the rhythm model rates normal sinus rhythm are not stated "
+            "as PVCs/PACs; a run of >= 3 wide V beats >= 100 /min faster than the rhythm before it always is",
+        },
+        abnormal=False,
     )
 
 
