@@ -37,6 +37,7 @@ WIDTHS = (24, 32, 48, 64, 64)
 CONFIG: dict[str, Any] = {"stem": 16, "widths": list(WIDTHS), "kernel": 7, "crop_s": 20.0, "batch": 32,
                           "epochs": 30, "lr": 3e-3, "weight_decay": 1e-3, "balance_power": 0.5, "dropout": 0.2,
                           "label_smoothing": 0.05}
+MIN_GAIN = 0.005  # ship only when the average beats the feature model alone by this much (out of fold)
 
 
 class Block(nn.Module):
@@ -241,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             - res["features"]["cv_mean_over_folds"]["score_mean_f1_NAO"])
     print(f"combined - features: {gain:+.4f}")
     if args.no_export:
+        return 0
+    if gain < MIN_GAIN:
+        print(f"the CNN does not raise the score by {MIN_GAIN}: not exported")
         return 0
     t0 = time.time()
     net = train(xs, y, np.arange(y.size), cfg, log="all ")
