@@ -2,7 +2,7 @@
 
     python benchmarks/ecg_cinc2017_eval.py --cv [--data /work/shared/data/ecg]
     python benchmarks/ecg_cinc2017_eval.py --folder DIR     (shipped model on a folder with REFERENCE.csv)
-    python benchmarks/ecg_cinc2017_eval.py --analyzer [--limit N]   (whole analyzer, fold models, mapped)
+    python benchmarks/ecg_cinc2017_eval.py --analyzer [--limit N] [--no-cnn]   (whole analyzer, fold models, mapped)
 
 --cv runs the protocol the model card reports: stratified 5-fold cross-validation by record over the 4000
 developer records, seed fixed, every record scored by a model that did not train on it: the feature model alone,
@@ -50,13 +50,13 @@ def cinc_class(raw: dict[str, Any]) -> str:
     return "O"
 
 
-def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> int:
+def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None, cnn: bool = True) -> int:
     """Whole analyzer on the developer records, each with the rhythm models of the fold that did not see it."""
     from sklearn.model_selection import StratifiedKFold
 
     recs, x, y = train_rhythm.all_features(data)
     cnn_paths = train_rhythm_cnn.fold_paths()
-    if not all(p.exists() for p in cnn_paths):
+    if cnn and not all(p.exists() for p in cnn_paths):
         train_rhythm_cnn.main(["--data", str(data), "--no-export"])  # trains the fold CNNs (cached)
     skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=common.SEED)
     fold_of = np.zeros(y.size, dtype=np.int64)
@@ -73,14 +73,15 @@ def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> in
     rows: list[dict[str, Any]] = []
     t0 = time.time()
     for n, i in enumerate(order):
-        model, cnn = models[fold_of[i]], str(cnn_paths[fold_of[i]])
+        model, net = models[fold_of[i]], str(cnn_paths[fold_of[i]]) if cnn else None
 
         def fold_fn(sig: Any, fs: Any, names: Any, r: Any, labels: Any, bands: Any = None, m: Any = model,
-                    cnn: str = cnn) -> Any:
+                    net: str | None = net) -> Any:
             if bands is None:
                 bands = rm.record_bands(sig, fs, names)
             f = np.nan_to_num(rm.rhythm_features(sig, fs, names, r, labels, bands), nan=0.0, posinf=0.0, neginf=0.0)
-            p = rm.combine(m.predict_proba(f[None, :])[0], rm.cnn_probabilities(bands[0], fs, cnn))
+            p_cnn = rm.cnn_probabilities(bands[0], fs, net) if net is not None else None
+            p = rm.combine(m.predict_proba(f[None, :])[0], p_cnn)
             return dict(zip(rm.RHYTHM_CLASSES, p.tolist(), strict=True))
 
         an._rhythm_fn = fold_fn
@@ -102,7 +103,8 @@ def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> in
     for t, p in zip(yi, pi, strict=True):
         cm[t, p] += 1
     f1 = train_rhythm.f1_scores(yi, pi)
-    print("analyzer, mapped, fold models:", json.dumps({k: round(v, 4) for k, v in f1.items()}))
+    which = "features + CNN" if cnn else "features only"
+    print(f"analyzer, mapped, fold models ({which}):", json.dumps({k: round(v, 4) for k, v in f1.items()}))
     print("confusion (rows = reference N,A,O,~):", cm.tolist())
     print("records with an AFL episode, by reference class:", dict(afl), "of", dict(Counter(ref)))
     print("AFL records:", " ".join(afl_records))
@@ -119,9 +121,10 @@ def main() -> int:
     ap.add_argument("--analyzer", action="store_true", help="whole analyzer with fold models, mapped classes")
     ap.add_argument("--limit", type=int, help="--analyzer on a random subset of this many records")
     ap.add_argument("--dump", type=Path, help="--analyzer: write one JSON line per record (mapping reasons)")
+    ap.add_argument("--no-cnn", action="store_true", help="--analyzer with the fold feature models alone (baseline)")
     args = ap.parse_args()
     if args.analyzer:
-        return analyzer_eval(args.data, args.limit, args.dump)
+        return analyzer_eval(args.data, args.limit, args.dump, cnn=not args.no_cnn)
     if args.cv or args.folder is None:
         return train_rhythm_cnn.main(["--data", str(args.data), "--no-export"])
     lines = (args.folder / "REFERENCE.csv").read_text().splitlines()
