@@ -2,15 +2,17 @@
 
     python benchmarks/ecg_cinc2017_eval.py --cv [--data /work/shared/data/ecg]
     python benchmarks/ecg_cinc2017_eval.py --folder DIR     (shipped model on a folder with REFERENCE.csv)
-    python benchmarks/ecg_cinc2017_eval.py --analyzer [--limit N]   (whole analyzer, fold models, mapped)
+    python benchmarks/ecg_cinc2017_eval.py --analyzer [--limit N] [--no-cnn]   (whole analyzer, fold models, mapped)
 
 --cv runs the protocol the model card reports: stratified 5-fold cross-validation by record over the 4000
-developer records, seed fixed, every record scored by a model that did not train on it. --folder scores the
+developer records, seed fixed, every record scored by a model that did not train on it: the feature model alone,
+the CNN alone and their 0.5/0.5 average (what the analyzer runs). Fold CNNs are cached; the first run trains them
+(about 5 minutes a fold on one thread). --folder scores the
 shipped model (runtime detector + beat classifier + rhythm model, argmax of the four probabilities) on any
 CinC-format folder; on the developer records that is in-sample, so use it on records the model never saw.
---analyzer runs the whole analyzer on every developer record with the rhythm model of the fold that did not
-train on that record (same folds as --cv) and maps its findings to the CinC classes the way the issue's
-evaluation does: `~` when quality.usable is false, `A` when any rhythm episode is AF, `N` when the only
+--analyzer runs the whole analyzer on every developer record with the rhythm models (feature model and CNN) of
+the fold that did not train on that record (same folds as --cv) and maps its findings to the CinC classes the way
+the issue's evaluation does: `~` when quality.usable is false, `A` when any rhythm episode is AF, `N` when the only
 rhythm is sinus and no statement is abnormal, `O` otherwise. It also counts AFL episodes per reference class.
 """
 
@@ -31,7 +33,7 @@ from dualsign.analyzers.ecg import beat_classes as bc
 from dualsign.analyzers.ecg import rhythm_model as rm
 from dualsign.analyzers.ecg.detect import detect_qrs
 from dualsign.analyzers.ecg.read import read_ecg
-from dualsign.analyzers.ecg.training import common, train_rhythm
+from dualsign.analyzers.ecg.training import common, train_rhythm, train_rhythm_cnn
 
 SINUS = {"SINUS", "SINUS_BRADY", "SINUS_TACHY"}
 
@@ -48,11 +50,14 @@ def cinc_class(raw: dict[str, Any]) -> str:
     return "O"
 
 
-def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> int:
-    """Whole analyzer on the developer records, each with the rhythm model of the fold that did not see it."""
+def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None, cnn: bool = True) -> int:
+    """Whole analyzer on the developer records, each with the rhythm models of the fold that did not see it."""
     from sklearn.model_selection import StratifiedKFold
 
     recs, x, y = train_rhythm.all_features(data)
+    cnn_paths = train_rhythm_cnn.fold_paths()
+    if cnn and not all(p.exists() for p in cnn_paths):
+        train_rhythm_cnn.main(["--data", str(data), "--no-export"])  # trains the fold CNNs (cached)
     skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=common.SEED)
     fold_of = np.zeros(y.size, dtype=np.int64)
     models = []
@@ -62,16 +67,22 @@ def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> in
     an = ECGAnalyzer()
     folder = common.cinc_dir(data)
     order = np.arange(y.size) if limit is None else np.random.default_rng(0).permutation(y.size)[:limit]
-    ref, pred, afl = [], [], Counter()
+    ref, pred = [], []
+    afl: Counter[str] = Counter()
     afl_records: list[str] = []
     rows: list[dict[str, Any]] = []
     t0 = time.time()
     for n, i in enumerate(order):
-        model = models[fold_of[i]]
+        model, net = models[fold_of[i]], str(cnn_paths[fold_of[i]]) if cnn else None
 
-        def fold_fn(sig: Any, fs: Any, names: Any, r: Any, labels: Any, bands: Any = None, m: Any = model) -> Any:
+        def fold_fn(sig: Any, fs: Any, names: Any, r: Any, labels: Any, bands: Any = None, m: Any = model,
+                    net: str | None = net) -> Any:
+            if bands is None:
+                bands = rm.record_bands(sig, fs, names)
             f = np.nan_to_num(rm.rhythm_features(sig, fs, names, r, labels, bands), nan=0.0, posinf=0.0, neginf=0.0)
-            return dict(zip(rm.RHYTHM_CLASSES, m.predict_proba(f[None, :])[0].tolist(), strict=True))
+            p_cnn = rm.cnn_probabilities(bands[0], fs, net) if net is not None else None
+            p = rm.combine(m.predict_proba(f[None, :])[0], p_cnn)
+            return dict(zip(rm.RHYTHM_CLASSES, p.tolist(), strict=True))
 
         an._rhythm_fn = fold_fn
         raw = an.analyze_record(read_ecg(folder / recs[i])).raw
@@ -92,7 +103,8 @@ def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None) -> in
     for t, p in zip(yi, pi, strict=True):
         cm[t, p] += 1
     f1 = train_rhythm.f1_scores(yi, pi)
-    print("analyzer, mapped, fold models:", json.dumps({k: round(v, 4) for k, v in f1.items()}))
+    which = "features + CNN" if cnn else "features only"
+    print(f"analyzer, mapped, fold models ({which}):", json.dumps({k: round(v, 4) for k, v in f1.items()}))
     print("confusion (rows = reference N,A,O,~):", cm.tolist())
     print("records with an AFL episode, by reference class:", dict(afl), "of", dict(Counter(ref)))
     print("AFL records:", " ".join(afl_records))
@@ -109,11 +121,12 @@ def main() -> int:
     ap.add_argument("--analyzer", action="store_true", help="whole analyzer with fold models, mapped classes")
     ap.add_argument("--limit", type=int, help="--analyzer on a random subset of this many records")
     ap.add_argument("--dump", type=Path, help="--analyzer: write one JSON line per record (mapping reasons)")
+    ap.add_argument("--no-cnn", action="store_true", help="--analyzer with the fold feature models alone (baseline)")
     args = ap.parse_args()
     if args.analyzer:
-        return analyzer_eval(args.data, args.limit, args.dump)
+        return analyzer_eval(args.data, args.limit, args.dump, cnn=not args.no_cnn)
     if args.cv or args.folder is None:
-        return train_rhythm.main(["--data", str(args.data), "--no-export"])
+        return train_rhythm_cnn.main(["--data", str(args.data), "--no-export"])
     lines = (args.folder / "REFERENCE.csv").read_text().splitlines()
     ref = [ln.split(",")[:2] for ln in lines if ln.strip() and not ln.startswith("record")]
     y, pred = [], []

@@ -13,7 +13,7 @@ from typing import Any
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 CARD_FILE = WEIGHTS_DIR / "card.json"
-EXPECTED = ("beats_morph.onnx", "beats_rr.onnx", "rhythm.onnx")
+EXPECTED = ("beats_morph.onnx", "beats_rr.onnx", "rhythm.onnx", "rhythm_cnn.onnx")
 
 
 def combined_sha256(per_file: dict[str, str]) -> str:
@@ -73,15 +73,19 @@ def accuracy(card: dict[str, Any]) -> dict[str, Any]:
         }
     rhythm = card.get("rhythm") or {}
     if rhythm:
-        cv = rhythm.get("cv_mean_over_folds", {})
-        cal = rhythm.get("calibration_p_af", {})
+        # The analyzer runs the feature model averaged with the CNN: the combined out-of-fold figures are its own.
+        combined = (card.get("rhythm_cnn") or {}).get("cv_combined") or {}
+        src = combined or rhythm
+        cv = src.get("cv_mean_over_folds", {})
+        cal = src.get("calibration_p_af", {})
         out["rhythm"] = {
-            "protocol": rhythm.get("protocol"),
+            "protocol": (card.get("rhythm_cnn") or rhythm).get("protocol"),
+            "models": "feature model + CNN, probabilities averaged 0.5/0.5" if combined else "feature model",
             "cinc2017_score_mean_f1_NAO": round(float(cv.get("score_mean_f1_NAO", float("nan"))), 4),
             "f1": {c: round(float(cv[c]), 4) for c in "NAO~" if c in cv},
             "p_af_brier": None if "brier" not in cal else round(float(cal["brier"]), 4),
             "p_af_ece": None if "ece" not in cal else round(float(cal["ece"]), 4),
-            "command": rhythm.get("command"),
+            "command": (card.get("rhythm_cnn") or rhythm).get("command"),
         }
     return out
 
@@ -91,9 +95,10 @@ def training_data(card: dict[str, Any]) -> str:
     morph = beats.get("beats_morph.onnx", {}).get("trained_on", [])
     rr = beats.get("beats_rr.onnx", {}).get("trained_on", [])
     rhythm = card.get("rhythm", {}).get("training_data", "")
+    cnn = " (feature model and a CNN on the raw lead, both)" if card.get("rhythm_cnn") else ""
     return (
         f"Beat morphology model: MIT-BIH records {', '.join(morph)}; beat RR model: reference beat times of "
-        f"{len(rr)} MIT-BIH records; rhythm model: {rhythm}. Signal processing (QRS detection, delineation, "
+        f"{len(rr)} MIT-BIH records; rhythm model{cnn}: {rhythm}. Signal processing (QRS detection, delineation, "
         "measurements, statements) is rule-based, tuned on MIT-BIH 104/106/108/116/119/223 and 55 QT Database "
         "records."
     )

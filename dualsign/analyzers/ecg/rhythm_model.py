@@ -9,11 +9,17 @@ A small gradient-boosted tree model (ONNX) over one feature vector per recording
   * signal quality (physiologically implausible intervals, residual after template removal, spectrum shape).
 Features are computed on one lead: lead I when present (what the training recordings resemble), otherwise the
 beat classifier's primary lead.
+
+A small 1-D CNN (ONNX) reads the same lead's 0.5-40 Hz signal directly (resampled to CNN_FS, amplitude-scaled per
+recording) and its probabilities are averaged with the feature model's, 0.5/0.5: the features describe RR timing
+and the median beat well, the network sees the waveform beat by beat (fibrillatory waves, intermittent changes).
 """
 
 from __future__ import annotations
 
 import functools
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from scipy import signal as sps
@@ -23,6 +29,11 @@ from dualsign.analyzers.ecg.spectrum import welch
 
 RHYTHM_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
 RHYTHM_MODEL = "rhythm.onnx"
+CNN_MODEL = "rhythm_cnn.onnx"
+CNN_FS = 100.0  # Hz: fibrillatory waves (4-9 Hz) and QRS timing survive; a 30-s window is 3000 samples
+CNN_CLIP = 8.0  # in units of the recording's typical beat amplitude: artefact spikes do not dominate
+CNN_MIN_S = 3.0  # shorter excerpts: the feature model alone
+CNN_WEIGHT = 0.5  # fixed, not tuned on held-out folds
 
 FEATURES: tuple[str, ...] = (
     "duration_s", "n_beats", "hr_bpm", "rr_median", "rr_cv", "rmssd_rel", "pnn50", "pdd10", "pdd20",
@@ -198,14 +209,61 @@ def rhythm_features(
     return np.asarray([f[k] for k in FEATURES], dtype=np.float32)
 
 
+def cnn_input(band: np.ndarray, fs: float) -> np.ndarray:
+    """(n,) float32 network input from the rhythm lead's 0.5-40 Hz signal: resampled to CNN_FS and divided by
+    the median of the per-second peak amplitudes (the typical QRS size, robust to a few artefact bursts)."""
+    ratio = Fraction(CNN_FS / float(fs)).limit_denominator(64)
+    y = np.asarray(band, dtype=np.float64)
+    if ratio != 1:
+        y = sps.resample_poly(y, ratio.numerator, ratio.denominator)
+    y = y - np.median(y)
+    n = int(CNN_FS)
+    k = y.size // n
+    peaks = np.abs(y[: k * n]).reshape(k, n).max(axis=1) if k >= 3 else np.abs(y)
+    scale = max(float(np.median(peaks)), 1e-3)
+    return np.clip(y / scale, -CNN_CLIP, CNN_CLIP).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _cnn_session(path: str) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def cnn_probabilities(band: np.ndarray, fs: float, model: str | None = None) -> np.ndarray | None:
+    """(4,) CNN probabilities of RHYTHM_CLASSES from the 0.5-40 Hz rhythm lead, or None when too short.
+    model: path of the ONNX file (default: the shipped one)."""
+    if band.size < CNN_MIN_S * fs:
+        return None
+    sess = _cnn_session(model or str(bc.WEIGHTS_DIR / CNN_MODEL))
+    x = cnn_input(band, fs)[None, None, :]
+    logits = np.asarray(sess.run(None, {sess.get_inputs()[0].name: x})[0][0], dtype=np.float64)
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def combine(p_features: np.ndarray, p_cnn: np.ndarray | None) -> np.ndarray:
+    """The feature model's probabilities averaged with the CNN's (when it ran), renormalised."""
+    p = np.clip(np.asarray(p_features, dtype=np.float64), 0.0, None)
+    p = p / max(float(p.sum()), 1e-12)
+    if p_cnn is not None:
+        p = (1.0 - CNN_WEIGHT) * p + CNN_WEIGHT * p_cnn
+    return p / max(float(p.sum()), 1e-12)
+
+
 def rhythm_probabilities(
     signal: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str],
     bands: Bands | None = None,
 ) -> dict[str, float]:
-    """Probabilities of the CinC 2017 classes "N", "A", "O", "~" for one recording (they sum to 1)."""
+    """Probabilities of the CinC 2017 classes "N", "A", "O", "~" for one recording (they sum to 1): the feature
+    model's averaged with the CNN's."""
+    if bands is None:
+        bands = record_bands(signal, fs, lead_names)
     feats = np.nan_to_num(rhythm_features(signal, fs, lead_names, r_peaks, beat_labels, bands), nan=0.0,
                           posinf=0.0, neginf=0.0)
-    p = bc.onnx_proba(RHYTHM_MODEL, feats[None, :])[0]
-    p = np.clip(p, 0.0, None)
-    p = p / max(float(p.sum()), 1e-12)
+    p = combine(bc.onnx_proba(RHYTHM_MODEL, feats[None, :])[0], cnn_probabilities(bands[0], fs))
     return {c: float(v) for c, v in zip(RHYTHM_CLASSES, p, strict=True)}

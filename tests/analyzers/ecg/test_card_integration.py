@@ -26,17 +26,19 @@ def test_card_weights_sha256_pins_every_shipped_file() -> None:
 def test_card_accuracy_is_copied_from_card_json() -> None:
     acc = ECGAnalyzer().card.accuracy
     data = json.loads(mc.CARD_FILE.read_text())
-    score = data["rhythm"]["cv_mean_over_folds"]["score_mean_f1_NAO"]
+    # The analyzer averages the feature model with the CNN: the card carries the combined out-of-fold figure.
+    score = data["rhythm_cnn"]["cv_combined"]["cv_mean_over_folds"]["score_mean_f1_NAO"]
     assert acc["rhythm"]["cinc2017_score_mean_f1_NAO"] == pytest.approx(score, abs=1e-4)
     v = data["beats"]["loo_signal_records_without_paced_104"]["det"]["per_class"]["V"]
     assert acc["beats"]["loo_detected_beats_without_paced"]["V"]["se"] == pytest.approx(v["se"], abs=1e-4)
     assert acc["beats"]["loo_detected_beats_without_paced"]["V"]["n"] == v["n"]
 
 
-def test_tampered_weights_fall_back_to_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ["rhythm.onnx", "rhythm_cnn.onnx"])
+def test_tampered_weights_fall_back_to_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     for f in mc.WEIGHTS_DIR.iterdir():
         shutil.copy(f, tmp_path / f.name)
-    (tmp_path / "rhythm.onnx").write_bytes((tmp_path / "rhythm.onnx").read_bytes() + b"x")
+    (tmp_path / name).write_bytes((tmp_path / name).read_bytes() + b"x")
     monkeypatch.setattr(mc, "WEIGHTS_DIR", tmp_path)
     monkeypatch.setattr(mc, "CARD_FILE", tmp_path / "card.json")
     an = ECGAnalyzer()

@@ -34,7 +34,7 @@ def _mitdb_excerpt() -> tuple[np.ndarray, float, list[str], np.ndarray, list[str
 
 def test_weights_match_card_sha256() -> None:
     card = json.loads(CARD.read_text())
-    names = {bc.MORPH_MODEL, bc.RR_MODEL, rm.RHYTHM_MODEL}
+    names = {bc.MORPH_MODEL, bc.RR_MODEL, rm.RHYTHM_MODEL, rm.CNN_MODEL}
     assert names <= set(card["weights_sha256"])
     for name in names:
         assert bc.sha256_file(bc.WEIGHTS_DIR / name) == card["weights_sha256"][name], name
