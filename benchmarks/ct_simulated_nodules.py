@@ -65,7 +65,8 @@ def calibration(truths: list[dict[str, Any]], fps: list[float]) -> dict[str, Any
 def write_card(summary: dict[str, Any]) -> None:
     """Copy the held-out simulated figures into card.json, which the model card reads (the ONNX hash is kept)."""
     card = json.loads(CARD_FILE.read_text())
-    card.setdefault("accuracy", {})["simulated_evaluation"] = {
+    accuracy: dict[str, Any] = card.setdefault("accuracy", {})
+    accuracy["simulated_evaluation"] = {
         "protocol": "simulated nodules in the evaluation hosts (A0001 L kernel resampled to 1 mm, LIDC-IDRI-0001 "
         "2.5 mm), seeds 0-99; training used other hosts and seeds 1000+; LUNA16 hit rule; not real nodules",
         **{k: summary[k] for k in ("scans", "nodules", "nodules_ge_6mm", "froc_ge_6mm", "operating_point",

@@ -73,8 +73,8 @@ def main() -> int:
             f"{100 * tp / (tp + fp):7.2f} {100 * tp5 / (tp5 + fn5):9.2f} {100 * tp5 / (tp5 + fp5):9.2f} "
             f"{dt:5.2f}"
         )
-    tp, fn, fp = tot
-    tp5, fn5, fp5 = tot5
+    tp, fn, fp = (int(v) for v in tot)
+    tp5, fn5, fp5 = (int(v) for v in tot5)
     print(
         f"{'total':>7} {tp + fn:>6} {tp:>6} {fn:>5} {fp:>5} {100 * tp / (tp + fn):7.2f} "
         f"{100 * tp / (tp + fp):7.2f} {100 * tp5 / (tp5 + fn5):9.2f} {100 * tp5 / (tp5 + fp5):9.2f}"
