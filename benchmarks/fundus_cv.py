@@ -35,8 +35,8 @@ from dualsign.analyzers.fundus import qc
 from dualsign.analyzers.fundus.grade import FEATURE_NAMES, DecisionModel, features
 from dualsign.analyzers.fundus.lesions import dme_suspected, landmarks, lesions
 from dualsign.analyzers.fundus.model_card import CARD_FILE, SEGMENTER, WEIGHTS_DIR
-from dualsign.analyzers.fundus.normalise import fundus_mask, normalise
-from dualsign.analyzers.fundus.segment import CHANNELS
+from dualsign.analyzers.fundus.normalise import fundus_mask, normalise, to_canvas
+from dualsign.analyzers.fundus.segment import CHANNELS, LESION_TYPES
 from dualsign.analyzers.fundus.training.data import DATA_DIR, FOLD_SEED, N_FOLDS
 from dualsign.analyzers.fundus.training.train_segmenter import fold_file, fold_model_file, load_oof
 
@@ -278,8 +278,10 @@ def fold_model_checks(
 
     base = {i: decide(i, photos[i]) for i in ids}
     out: dict[str, Any] = {}
-    # Lesions erased: if crop/exposure/texture drove the decision, referable photos would stay referable.
-    still = []
+    # Lesions erased: if crop/exposure/texture drove the decision, referable photos would stay referable. Marks
+    # left on an erased photo are split by where they lie: near an erased lesion (erasure residue) or away from
+    # every expert mark (findings the experts did not outline, such as laser scars, or a shortcut).
+    still, near_px, far_px = [], 0, 0
     for n, image_id in enumerate(ids):
         if y[n]:
             lesion_mask = np.zeros(photos[image_id].shape[:2], bool)
@@ -287,9 +289,24 @@ def fold_model_checks(
                 p = DATA_DIR / "masks" / f"{image_id}_{code}.png"
                 if p.exists():
                     lesion_mask |= np.asarray(Image.open(p).convert("L")) > 127
-            still.append(bool(decide(image_id, erase_lesions(photos[image_id], lesion_mask))))
+            erased = erase_lesions(photos[image_id], lesion_mask)
+            still.append(bool(decide(image_id, erased)))
+            near, far = marks_near_and_far(analyzers[fold_of[image_id]], erased, lesion_mask)
+            near_px, far_px = near_px + near, far_px + far
     out["referable_after_erasing_expert_lesions"] = f"{sum(still)}/{len(still)}"
     out["referable_before_erasing"] = f"{sum(bool(base[i]) for n, i in enumerate(ids) if y[n])}/{int(y.sum())}"
+    out["erased_photos_marked_area_away_from_expert_lesions"] = round(far_px / max(near_px + far_px, 1), 4)
+    # The converse: healthy photos given the look of a referable photo (its exposure and colour histogram inside
+    # the field, and its crop and top edge, where the bright line of some lesion photos lies). A decision that
+    # followed the camera would now refer them.
+    healthy = [i for n, i in enumerate(ids) if not y[n]]
+    donors = [i for n, i in enumerate(ids) if y[n]]
+    flipped = sum(
+        bool(decide(image_id, referable_look(photos[image_id], photos[donors[k % len(donors)]])))
+        for k, image_id in enumerate(healthy)
+    )
+    out["healthy_referred_with_own_look"] = f"{sum(bool(base[i]) for i in healthy)}/{len(healthy)}"
+    out["healthy_referred_with_a_referable_photos_look"] = f"{flipped}/{len(healthy)}"
     # Exposure and crop changed: the decision should not move.
     perturb = {
         "gain_0.7": lambda a: np.clip(a * 0.7, 0, 255),
@@ -304,6 +321,37 @@ def fold_model_checks(
     for name, fn in perturb.items():
         same = sum(decide(i, np.asarray(fn(photos[i].astype(float)), dtype=np.uint8)) == base[i] for i in ids)
         out[f"decision_unchanged_{name}"] = round(same / len(ids), 4)
+    return out
+
+
+ERASED_MARGIN_PX = 10  # original pixels around an expert lesion mark that still count as "near" it
+
+
+def marks_near_and_far(analyzer: Any, rgb: np.ndarray, lesion_mask: np.ndarray) -> tuple[int, int]:
+    """Lesion area (canvas px) the analyzer's segmenter marks near the expert lesions and away from them."""
+    can = normalise(rgb)
+    probs = analyzer._segmenter.probabilities(can.contrast)
+    marked = (probs[[CHANNELS.index(c) for c in LESION_TYPES]] >= 0.5).any(axis=0) & can.field
+    grown = ndimage.binary_dilation(lesion_mask, iterations=ERASED_MARGIN_PX)
+    near = to_canvas(grown.astype(np.uint8) * 255, can.ellipse) > 0
+    return int(np.count_nonzero(marked & near)), int(np.count_nonzero(marked & ~near))
+
+
+def referable_look(photo: np.ndarray, donor: np.ndarray) -> np.ndarray:
+    """`photo` with `donor`'s exposure and colour (channel histograms matched inside the fundus field) and the
+    donor's rows above its field's top edge plus 6 px pasted in (crop and top-edge artefacts)."""
+    out = photo.astype(np.float64)
+    m_photo, m_donor = fundus_mask(photo), fundus_mask(donor)
+    q = np.linspace(0.0, 1.0, 257)
+    for k in range(3):
+        src = np.quantile(photo[..., k][m_photo], q)
+        ref = np.quantile(donor[..., k][m_donor], q)
+        out[..., k][m_photo] = np.interp(photo[..., k][m_photo], src, ref)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    rows = np.flatnonzero(m_donor.any(axis=1))
+    if rows.size and donor.shape == photo.shape:
+        top = int(rows[0]) + 6
+        out[:top] = donor[:top]
     return out
 
 

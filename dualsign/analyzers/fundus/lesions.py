@@ -28,6 +28,7 @@ FOVEA_DISC_DIAMETERS = (1.8, 3.2)  # horizontal search range from the disc centr
 FOVEA_REDUCTION = 4
 FOVEA_DISTANCE_PULL = 0.02
 DME_DISC_DIAMETERS = 1.0  # hard exudates within one disc diameter of the fovea: suspected macular oedema
+DME_RED_LESIONS = ("microaneurysm", "haemorrhage")  # diabetic evidence the exudates must come with
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,11 @@ def landmarks(probs: np.ndarray, can: Canonical) -> Landmarks:
 
 
 def dme_suspected(found: list[Lesion], marks: Landmarks) -> tuple[bool, float | None]:
-    """Hard exudate within one disc diameter of the fovea; also the nearest distance in disc diameters."""
+    """Hard exudate within one disc diameter of the fovea, in a photo with diabetic red lesions (a microaneurysm
+    or haemorrhage marked anywhere); also the nearest exudate's distance in disc diameters.
+
+    Yellow-white dots at the macula with no red lesion at all are more often drusen or the foveal reflex than
+    diabetic exudate: on the development set every exudate-only DME call was a photo without retinopathy."""
     if marks.fovea_uv is None or marks.disc_diameter_canvas is None:
         return False, None
     fu, fv = marks.fovea_uv
@@ -164,4 +169,5 @@ def dme_suspected(found: list[Lesion], marks: Landmarks) -> tuple[bool, float | 
     if not dists:
         return False, None
     nearest = float(min(dists))
-    return nearest <= DME_DISC_DIAMETERS, round(nearest, 2)
+    red_lesion = any(les.type in DME_RED_LESIONS for les in found)
+    return nearest <= DME_DISC_DIAMETERS and red_lesion, round(nearest, 2)

@@ -49,11 +49,23 @@ def _exudate(u: float, v: float) -> Lesion:
     return Lesion("hard_exudate", (0, 0, 1, 1), (u, v), 4, 10.0, 0.9)
 
 
+def _red(kind: str, u: float, v: float) -> Lesion:
+    return Lesion(kind, (0, 0, 1, 1), (u, v), 4, 10.0, 0.9)
+
+
 def test_dme_needs_a_hard_exudate_within_one_disc_diameter_of_the_fovea() -> None:
     marks = Landmarks(disc_uv=(250.0, 160.0), disc_diameter_canvas=40.0, fovea_uv=(150.0, 165.0))
-    near, dd = dme_suspected([_exudate(150 + 30, 165)], marks)
+    haem = _red("haemorrhage", 40.0, 60.0)  # far from the macula: it only shows the eye has diabetic lesions
+    near, dd = dme_suspected([_exudate(150 + 30, 165), haem], marks)
     assert near and dd == 0.75
-    far, dd_far = dme_suspected([_exudate(150 + 60, 165)], marks)
+    far, dd_far = dme_suspected([_exudate(150 + 60, 165), haem], marks)
     assert not far and dd_far == 1.5
-    haem = Lesion("haemorrhage", (0, 0, 1, 1), (151.0, 165.0), 4, 10.0, 0.9)
-    assert dme_suspected([haem], marks) == (False, None)
+    assert dme_suspected([_red("haemorrhage", 151.0, 165.0)], marks) == (False, None)
+
+
+def test_exudates_at_the_macula_without_any_red_lesion_are_not_called_dme() -> None:
+    marks = Landmarks(disc_uv=(250.0, 160.0), disc_diameter_canvas=40.0, fovea_uv=(150.0, 165.0))
+    alone, dd = dme_suspected([_exudate(150 + 10, 165)], marks)
+    assert not alone and dd == 0.25  # drusen-like dots: distance still reported, no DME call
+    with_ma, _ = dme_suspected([_exudate(150 + 10, 165), _red("microaneurysm", 100.0, 120.0)], marks)
+    assert with_ma

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dualsign.analyzers.fundus.normalise import normalise, to_canvas
+from dualsign.analyzers.fundus.lesions import landmarks
+from dualsign.analyzers.fundus.normalise import Canonical, normalise, to_canvas
 from dualsign.analyzers.fundus.segment import CHANNELS
 
 DATA_DIR = Path("/work/shared/data/fundus")
@@ -30,11 +31,23 @@ class DevSet:
     has_od: np.ndarray  # (N,) bool: the disc mask exists (lesion images only)
     field: np.ndarray  # (N, S, S) bool
     rgb: np.ndarray  # (N, S, S, 3) uint8
+    fovea: np.ndarray  # (N, 2) float canvas (u, v); the canvas centre where the fovea could not be placed
+
+
+def fovea_position(can: Canonical, disc_mask: np.ndarray | None) -> tuple[float, float]:
+    """Where the fovea lies on a development photo, by the analyzer's own landmark rule; the disc comes from the
+    expert disc mask where there is one, else from brightness alone (no model is involved). Macula-centred
+    photos (all of this set) fall back to the canvas centre."""
+    probs = np.zeros((len(CHANNELS), *can.field.shape), np.float32)
+    probs[CHANNELS.index("OD")] = can.field if disc_mask is None else disc_mask
+    fovea = landmarks(probs, can).fovea_uv
+    centre = (can.field.shape[0] - 1) / 2
+    return fovea if fovea is not None else (centre, centre)
 
 
 def load(data_dir: Path = DATA_DIR) -> DevSet:
     rows = list(csv.DictReader((data_dir / "labels.csv").open()))
-    ids, ref, xs, ys, has_od, fields, rgbs = [], [], [], [], [], [], []
+    ids, ref, xs, ys, has_od, fields, rgbs, foveas = [], [], [], [], [], [], [], []
     for row in rows:
         image_id = Path(row["image"]).stem
         rgb = np.asarray(Image.open(data_dir / row["image"]).convert("RGB"))
@@ -52,9 +65,11 @@ def load(data_dir: Path = DATA_DIR) -> DevSet:
         xs.append(can.contrast)
         ys.append(np.stack(planes).astype(np.uint8))
         has_od.append((data_dir / "masks" / f"{image_id}_OD.png").exists())
+        foveas.append(fovea_position(can, planes[CHANNELS.index("OD")] if has_od[-1] else None))
         fields.append(can.field)
         rgbs.append(can.rgb)
-    return DevSet(ids, np.array(ref), np.stack(xs), np.stack(ys), np.array(has_od), np.stack(fields), np.stack(rgbs))
+    return DevSet(ids, np.array(ref), np.stack(xs), np.stack(ys), np.array(has_od), np.stack(fields), np.stack(rgbs),
+                  np.array(foveas, np.float64))
 
 
 def folds(referable: np.ndarray, n_folds: int = N_FOLDS, seed: int = FOLD_SEED) -> np.ndarray:

@@ -30,6 +30,16 @@ OOF_DIR = Path("var")
 SEED = 20261123
 CROP = 128
 LESION_CROP_SHARE = 0.7
+# Half the crops of a photo without retinopathy centre near its fovea: the dark macula and the bright foveal
+# reflex were read as haemorrhage and hard exudate on healthy photos (and an exudate mark there is a DME referral).
+FOVEA_CROP_SHARE = 0.5
+FOVEA_JITTER = 24  # canvas px (the canvas is 320 px across, the crop 128)
+# Hard-negative mining: from HARD_NEGATIVE_START of the epochs on, the model in training is run on the healthy
+# training photos every HARD_NEGATIVE_EVERY epochs, and HARD_NEGATIVE_SHARE of their crops then centre on what it
+# marks there (vessel bends and crossings, reflexes): every mark on a photo without retinopathy is false.
+HARD_NEGATIVE_START = 0.4
+HARD_NEGATIVE_EVERY = 10
+HARD_NEGATIVE_SHARE = 0.4
 BATCH = 8
 LR_ENCODER, LR_DECODER = 1e-3, 3e-3  # the pretrained stages move slower than the new decoder
 # Lesions are a few per cent of pixels at most: the positive class is weighted up, mildly, so that a probability
@@ -39,15 +49,21 @@ OD = CHANNELS.index("OD")
 LESION_CHANNELS = [c for c in range(len(CHANNELS)) if c != OD]
 
 
-def _crop_origin(ds: DevSet, i: int, rng: np.random.Generator) -> tuple[int, int]:
+def _crop_origin(ds: DevSet, i: int, rng: np.random.Generator, hard: np.ndarray | None = None) -> tuple[int, int]:
     """Most crops of a lesion photo are centred near a pixel of one lesion type, the type drawn evenly among
     those the photo has, so that haemorrhages and microaneurysms are seen as often as the larger, brighter hard
-    exudates; the rest (and every crop of a healthy photo) centre on a random pixel of the fundus field."""
+    exudates. Crops of a healthy photo centre on a false mark of the model in training (`hard`, when mining has
+    begun), near the fovea, or on a random pixel of the fundus field."""
     size = ds.x.shape[-1]
     present = [c for c in LESION_CHANNELS if ds.y[i, c].any()]
     if present and rng.random() < LESION_CROP_SHARE:
         pos = np.argwhere(ds.y[i, present[rng.integers(len(present))]])
         cy, cx = pos[rng.integers(len(pos))] + rng.integers(-40, 41, 2)
+    elif not present and hard is not None and len(hard) and rng.random() < HARD_NEGATIVE_SHARE:
+        cy, cx = hard[rng.integers(len(hard))] + rng.integers(-16, 17, 2)
+    elif not present and rng.random() < FOVEA_CROP_SHARE:
+        fu, fv = ds.fovea[i]
+        cy, cx = np.array([fv, fu]).round().astype(int) + rng.integers(-FOVEA_JITTER, FOVEA_JITTER + 1, 2)
     else:
         field = np.argwhere(ds.field[i])
         cy, cx = field[rng.integers(len(field))]
@@ -56,10 +72,12 @@ def _crop_origin(ds: DevSet, i: int, rng: np.random.Generator) -> tuple[int, int
     return top, left
 
 
-def _batch(ds: DevSet, idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+def _batch(
+    ds: DevSet, idx: np.ndarray, rng: np.random.Generator, hard: dict[int, np.ndarray]
+) -> tuple[torch.Tensor, ...]:
     xs, ys, ws = [], [], []
     for i in idx:
-        top, left = _crop_origin(ds, int(i), rng)
+        top, left = _crop_origin(ds, int(i), rng, hard.get(int(i)))
         x = ds.x[i, :, top : top + CROP, left : left + CROP]
         y = ds.y[i, :, top : top + CROP, left : left + CROP]
         if rng.random() < 0.5:
@@ -111,12 +129,18 @@ def train(ds: DevSet, train_idx: np.ndarray, epochs: int, seed: int) -> LiteUNet
     steps_per_epoch = int(np.ceil(train_idx.size / BATCH))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[LR_ENCODER, LR_DECODER],
                                                 total_steps=epochs * steps_per_epoch, pct_start=0.15)
+    healthy = np.array([i for i in train_idx if not ds.y[i, LESION_CHANNELS].any()], int)
+    hard: dict[int, np.ndarray] = {}
+    mining_from = int(np.ceil(HARD_NEGATIVE_START * epochs))
     model.train()
     for epoch in range(epochs):
+        if epoch >= mining_from and (epoch - mining_from) % HARD_NEGATIVE_EVERY == 0:
+            hard = false_marks(model, ds, healthy)
+            model.train()
         order = rng.permutation(train_idx)
         total = 0.0
         for s in range(steps_per_epoch):
-            x, y, w = _batch(ds, order[s * BATCH : (s + 1) * BATCH], rng)
+            x, y, w = _batch(ds, order[s * BATCH : (s + 1) * BATCH], rng, hard)
             loss = _loss(model(x), y, w)
             opt.zero_grad()
             loss.backward()
@@ -127,6 +151,20 @@ def train(ds: DevSet, train_idx: np.ndarray, epochs: int, seed: int) -> LiteUNet
             print(f"  epoch {epoch:3d} loss {total / steps_per_epoch:.4f}", flush=True)
     model.eval()
     return model
+
+
+@torch.no_grad()
+def false_marks(model: LiteUNet, ds: DevSet, healthy: np.ndarray) -> dict[int, np.ndarray]:
+    """Per healthy training photo, the canvas (v, u) of every pixel the model marks as a lesion."""
+    model.eval()
+    out = {}
+    for start in range(0, healthy.size, 4):
+        idx = healthy[start : start + 4]
+        prob = torch.sigmoid(model(torch.from_numpy(ds.x[idx]))).numpy()
+        for k, i in enumerate(idx):
+            marked = (prob[k, LESION_CHANNELS] >= 0.5).any(axis=0) & ds.field[i]
+            out[int(i)] = np.argwhere(marked)
+    return out
 
 
 @torch.no_grad()
