@@ -190,7 +190,7 @@ def fold_model_file(k: int) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--epochs", type=int, default=120)
     ap.add_argument("--folds", default="0,1,2,3,4", help="cross-validation folds to run here ('' for none)")
     ap.add_argument("--final", action="store_true", help="also train and export the shipped model on all images")
     ap.add_argument("--threads", type=int, default=1)
