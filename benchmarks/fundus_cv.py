@@ -443,7 +443,9 @@ def write_card(cv: dict[str, Any], decision: dict[str, Any], epochs: int) -> Non
         "limitations": status(cv) + (
             " Labels are binary (no DR vs referable): only the referable decision is validated; the ICDR grade "
             "within <2 and >=2 is rule-based and unvalidated, grade 4 signs (new vessels) are not detected. "
-            "Small single-centre development set (95 photos, one camera): the hidden evaluation decides. "
+            "Small single-centre development set (95 photos, one camera), and the training recipe was chosen among "
+            "a few variants on these same folds, so the cross-validated figures carry some selection optimism: the "
+            "hidden evaluation decides. "
             "Microaneurysms are barely visible at the training resolution. Fovea position is a heuristic (darkest "
             "spot temporal to the disc); DME is suspected from exudate position only (no OCT), and only in a photo "
             "with a marked microaneurysm or haemorrhage (exudate-like dots alone are taken for drusen or reflex)."
@@ -477,7 +479,8 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         "",
         f"**Training data:** {card['training_data']}",
         "",
-        "**Pipeline:** canonical view (fundus mask, ellipse fit, fixed field mask, local-contrast colour) -> "
+        "**Pipeline:** canonical view (fundus mask, ellipse fit, fixed field mask, local-contrast colour, common "
+        "texture level) -> "
         "EfficientNet-Lite0 U-Net (ONNX: MA, HE, EX, SE, optic disc) -> lesion boxes, disc, fovea -> logistic "
         "regression on the marked lesion areas -> referable probability; DME suspected when a hard exudate lies "
         "within 1 disc diameter of the fovea; referable = probability >= operating point, or DME suspected.",

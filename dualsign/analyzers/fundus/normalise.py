@@ -8,6 +8,8 @@
    every image then shows the same shape, whatever its crop or edge artefacts.
 5. Colour becomes local contrast relative to the local background (a masked Gaussian blur): multiplicative
    exposure and slow illumination gradients cancel; lesions (bright yellow exudates, dark red haemorrhages) stay.
+6. Each channel's fine-texture spread (robust, inside the field) is brought to a common level: sharper or
+   harsher cameras and smoother ones give inputs of the same strength.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ FIELD_KEEP_BAND = 0.70  # |y| / fundus radius kept: below the flattest top/botto
 SURROUND_LEVEL = 20  # max(R, G, B) of the dark surround around the fundus, 8-bit
 BACKGROUND_SIGMA = CANVAS / 40  # local background scale: wider than a haemorrhage, narrower than shading
 CONTRAST_GAIN = 4.0
+TEXTURE_SPREAD = np.array([0.185, 0.16, 0.12])  # per-channel MAD of the contrast inside the field (dev-set medians)
 WORK_SIDE = 640  # about twice the canvas: enough for bilinear resampling without aliasing
 
 
@@ -153,6 +156,14 @@ def local_contrast(rgb: np.ndarray, field: np.ndarray) -> np.ndarray:
     )
     brightness = background.mean(axis=0) + 10.0
     out = CONTRAST_GAIN * (np.moveaxis(img, 2, 0) - background) / brightness
+    # Cameras and settings differ in how much fine texture (and noise) the fundus shows: each channel's robust
+    # spread inside the field (MAD; lesions are too few pixels to move it) is brought to a common level, so that a
+    # contrastier photo does not grow more lesion-like spots, nor a smoother one hide them.
+    if np.count_nonzero(field) > 100:
+        inside = out[:, field]
+        spread = 1.4826 * np.median(np.abs(inside - np.median(inside, axis=1, keepdims=True)), axis=1)
+        gain = TEXTURE_SPREAD / np.clip(spread, TEXTURE_SPREAD / 2.0, TEXTURE_SPREAD * 2.0)
+        out = out * gain[:, None, None].astype(np.float32)
     return np.asarray(np.clip(out, -3.0, 3.0) * m, dtype=np.float32)
 
 

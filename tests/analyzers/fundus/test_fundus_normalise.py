@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from fundus_samples import NO_DR, REFERABLE, load_rgb
+from scipy import ndimage
 
 from dualsign.analyzers.fundus.normalise import CANVAS, fit_ellipse, normalise
 
@@ -47,6 +48,19 @@ def test_exposure_change_does_not_change_the_model_input() -> None:
     assert _corr(base.contrast, gamma.contrast) > 0.95
     # Mean brightness differs a lot in the photos and not in the model input.
     assert abs(base.contrast.mean() - darker.contrast.mean()) < 0.02
+
+
+def test_a_contrastier_camera_does_not_make_a_contrastier_model_input() -> None:
+    """Fine detail 1.6x stronger (a sharper camera, harsher processing): the model input keeps its magnitude, not
+    just its pattern, so lesion-like spots do not cross the marking threshold on contrast alone."""
+    rgb = load_rgb(NO_DR).astype(float)
+    smooth = ndimage.gaussian_filter(rgb, (6.0, 6.0, 0))
+    harsher = np.clip(smooth + 1.6 * (rgb - smooth), 0, 255).astype(np.uint8)
+    base, sharp = normalise(rgb.astype(np.uint8)), normalise(harsher)
+    field = base.field
+    ratio = np.abs(sharp.contrast[:, field]).mean(axis=1) / np.abs(base.contrast[:, field]).mean(axis=1)
+    assert np.all(np.abs(ratio - 1.0) < 0.15), ratio  # without the texture-spread step the ratio is about 1.6
+    assert _corr(base.contrast, sharp.contrast) > 0.9
 
 
 def test_border_outside_the_fixed_field_is_blank() -> None:
