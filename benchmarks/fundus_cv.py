@@ -483,7 +483,8 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         "texture level) -> "
         "EfficientNet-Lite0 U-Net (ONNX: MA, HE, EX, SE, optic disc) -> lesion boxes, disc, fovea -> logistic "
         "regression on the marked lesion areas -> referable probability; DME suspected when a hard exudate lies "
-        "within 1 disc diameter of the fovea; referable = probability >= operating point, or DME suspected.",
+        "within 1 disc diameter of the fovea in a photo with a marked microaneurysm or haemorrhage; referable = "
+        "probability >= operating point, or DME suspected.",
         "",
         f"**Operating point:** {dm['threshold']:.4f} — {dm['operating_point']}.",
         "",
