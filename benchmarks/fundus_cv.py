@@ -296,9 +296,8 @@ def fold_model_checks(
     out["referable_after_erasing_expert_lesions"] = f"{sum(still)}/{len(still)}"
     out["referable_before_erasing"] = f"{sum(bool(base[i]) for n, i in enumerate(ids) if y[n])}/{int(y.sum())}"
     out["erased_photos_marked_area_away_from_expert_lesions"] = round(far_px / max(near_px + far_px, 1), 4)
-    # The converse: healthy photos given the look of a referable photo (its exposure and colour histogram inside
-    # the field, and its crop and top edge, where the bright line of some lesion photos lies). A decision that
-    # followed the camera would now refer them.
+    # The converse: healthy photos given part of a referable photo's look (see LOOKS and referable_look). A
+    # decision that followed the camera would now refer them.
     healthy = [i for n, i in enumerate(ids) if not y[n]]
     donors = [i for n, i in enumerate(ids) if y[n]]
     out["healthy_referred_with_own_look"] = f"{sum(bool(base[i]) for i in healthy)}/{len(healthy)}"
