@@ -84,18 +84,34 @@ class CTNoduleAnalyzer:
         likely = [int(i) for i in np.argsort(-probs)[:MAX_SEGMENTED] if probs[i] >= self.report_probability]
         accepted = sorted(likely, key=lambda i: (-cands[i].radius_mm, -probs[i]))
 
-        def inside_known(center: np.ndarray) -> bool:
-            return any(np.linalg.norm((center - les.center_index) * sp) < max(les.long_axis_mm / 2, 3.0)
-                       for les, _ in lesions)
+        def known(center: np.ndarray) -> int | None:
+            """Index of the lesion already outlined that `center` lies in, if any."""
+            for k, (les, _) in enumerate(lesions):
+                if np.linalg.norm((center - les.center_index) * sp) < max(les.long_axis_mm / 2, 3.0):
+                    return k
+            return None
+
+        def absorb(k: int, p: float) -> None:
+            # A lesion is as likely as the likeliest detection inside it: it is outlined from its coarsest
+            # candidate, which often scores lower than the candidate at the lesion's own scale.
+            les, p_les = lesions[k]
+            if not isinstance(les, Mass):  # a mass keeps its rule score
+                lesions[k] = (les, max(p_les, p))
 
         for i in accepted:
-            c = cands[i]
-            if inside_known(c.center_index):
+            c, p = cands[i], float(probs[i])
+            k = known(c.center_index)
+            if k is not None:
+                absorb(k, p)
                 continue
             seg = segment(vol, c.center_index, c.radius_mm, lungs.closed, lungs.factor)
-            if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM or inside_known(seg.center_index):
+            if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM:
                 continue
-            lesions.append((seg, float(probs[i])))
+            k = known(seg.center_index)
+            if k is not None:
+                absorb(k, p)
+                continue
+            lesions.append((seg, p))
         # Masses first: their score is a rule, not a probability comparable with the classifier's, and a mass
         # (> 30 mm, Lung-RADS 4B) must never be the one the MAX_REPORTED cap drops.
         lesions.sort(key=lambda t: (not isinstance(t[0], Mass), -t[1], -t[0].long_axis_mm))
