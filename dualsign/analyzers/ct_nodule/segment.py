@@ -18,6 +18,7 @@ from dualsign.analyzers.ct_nodule.read import CTVolume
 SOLID_HU = -300.0  # solid tissue above this; ground glass between about -750 and -300
 CALCIFIED_HU = 200.0
 DEFAULT_LUNG_HU = -850.0
+HALO_MIN_MM = 1.5  # narrowest ground-glass layer read as a halo (a blurred solid edge is narrower)
 
 
 @dataclass
@@ -81,8 +82,10 @@ def segment(
     allowed: np.ndarray | None = None,
     allowed_factor: tuple[int, int, int] = (1, 1, 1),
 ) -> Segmentation:
-    """Outline the lesion, then once more at the radius the first outline implies when the detector's scale was
-    off by more than 15 % (the ring, opening and search reach all scale with the radius)."""
+    """Outline the lesion at the radius its radial profile shows (the detector's scale when the profile shows
+    none), then once more at the radius the first outline implies when that was off by more than 15 % (the ring,
+    opening and search reach all scale with the radius)."""
+    radius_mm = profile_radius(vol, center_zyx, radius_mm) or radius_mm
     first = _segment_once(vol, center_zyx, radius_mm, allowed, allowed_factor)
     if not first.ok:
         return first
@@ -92,6 +95,74 @@ def segment(
         second = _segment_once(vol, center_zyx, implied, allowed, allowed_factor)
         best = second if second.ok else first
     return best
+
+
+def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, step_mm: float = 0.5) -> float | None:
+    """The lesion's radius from the median HU of thin shells around its centre, or None when unclear.
+
+    The detector's scale can be that of a part-solid lesion's solid core (then the ground-glass halo is missed) or
+    a blob larger than a small solid nodule (then its blurred edge looks like a halo). The shell medians, robust
+    to the odd vessel, show which: a halo is a plateau of ground-glass density (at least HALO_MIN_MM wide) between
+    the solid edge and the lung; the radius is where the outermost layer falls half-way to the lung.
+    """
+    sp = np.array(vol.spacing)
+    c = np.asarray(center_zyx, float)
+    reach = 2.5 * radius_mm + 6.0
+    lo = np.maximum(np.floor(c - reach / sp).astype(int), 0)
+    hi = np.minimum(np.ceil(c + reach / sp).astype(int) + 1, np.array(vol.shape))
+    hu = vol.hu[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    grids = np.ogrid[tuple(slice(0, n) for n in hu.shape)]
+    dist = np.sqrt(sum(((g + lo[a] - c[a]) * sp[a]) ** 2 for a, g in enumerate(grids)))
+    shell = (dist / step_mm).astype(int)
+    n = int(reach / step_mm)
+    inside = shell < n
+    counts = np.bincount(shell[inside], minlength=n)
+    if counts[: max(1, int(1.0 / step_mm))].sum() == 0:
+        return None
+    order = np.lexsort((hu[inside], shell[inside]))
+    sorted_hu = hu[inside][order].astype(np.float64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    med = np.array([sorted_hu[s + k // 2] if k else np.nan for s, k in zip(starts, counts, strict=True)])
+    med = _fill_gaps(med)
+    r = (np.arange(n) + 0.5) * step_mm
+    core = float(np.max(med[r <= max(0.5 * radius_mm, 1.0)]))
+    far = med[(r >= 2.0 * radius_mm + 2.0)]
+    lung = float(np.median(far[far < -600])) if np.sum(far < -600) >= 2 else DEFAULT_LUNG_HU
+    if core - lung < 120:
+        return None
+    first_below = _first_below(med, 0.5 * (min(core, 0.0) + lung))
+    if first_below is None:
+        return None
+    if core > SOLID_HU:  # solid centre: look for a ground-glass plateau beyond the solid edge
+        tail = med[first_below:]
+        plateau = (tail > lung + 150) & (tail < SOLID_HU)
+        run = _leading_run(plateau)
+        if run * step_mm >= HALO_MIN_MM:
+            halo = float(np.median(tail[:run]))
+            out = _first_below(tail, 0.5 * (halo + lung))
+            if out is not None:
+                return float(r[first_below + out])
+    return float(r[first_below])
+
+
+def _fill_gaps(med: np.ndarray) -> np.ndarray:
+    """Empty shells (finer than the voxels near the centre) take the value of the shell before them."""
+    out = med.copy()
+    for k in range(1, len(out)):
+        if np.isnan(out[k]):
+            out[k] = out[k - 1]
+    return out
+
+
+def _first_below(values: np.ndarray, level: float) -> int | None:
+    idx = np.nonzero(values < level)[0]
+    return int(idx[0]) if idx.size else None
+
+
+def _leading_run(flags: np.ndarray) -> int:
+    """Length of the run of True at the start of `flags`."""
+    idx = np.nonzero(~flags)[0]
+    return int(idx[0]) if idx.size else len(flags)
 
 
 def _segment_once(

@@ -2,8 +2,11 @@
 
     python -m dualsign.analyzers.ct_nodule.training.train_candidates [--scans 6]
 
-Positives: candidates within a simulated nodule's radius of its centre (the LUNA16 hit rule). Negatives: every
-other candidate, except those at a real lesion of the host (neither label is known to be right there).
+Positives: candidates within a simulated nodule's radius of its centre (the LUNA16 hit rule) whose scale fits
+the nodule (candidate radius 0.5-2x the nodule's). A hit at another scale (a 9 mm blob around a 5 mm nodule, a
+3 mm one on the edge of a 25 mm nodule) is left out of both labels: its scale misdescribes the nodule, which a
+candidate at its own scale finds. Negatives: every other candidate, except those at a real lesion of the host
+(neither label is known to be right there).
 Seeds 1000+ (training) never overlap the evaluation seeds of benchmarks/ct_simulated_nodules.py (0-99).
 A gradient-boosted tree ensemble is fitted on all training scans; its logistic calibration is fitted on
 out-of-fold predictions (5 folds by scan), so every calibration example comes from a scan the fold's model did
@@ -27,6 +30,7 @@ from dualsign.analyzers.ct_nodule.validation.hosts import Host, lesion_avoid_lis
 from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
 
 TRAIN_SEED0 = 1000
+SCALE_FIT = (0.5, 2.0)  # candidate radius / nodule radius for a positive
 
 
 def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,11 +43,14 @@ def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np
     sp = np.array(vol.spacing)
     xs, ys = [], []
     for c in cands:
-        hit = any(np.linalg.norm((c.center_index - np.array(t.center_index)) * sp) <= t.diameter_mm / 2 for t in truth)
-        if not hit and near_real_lesion(host, vol.index_to_lps(c.center_index)):
+        hits = [t for t in truth
+                if np.linalg.norm((c.center_index - np.array(t.center_index)) * sp) <= t.diameter_mm / 2]
+        if not hits and near_real_lesion(host, vol.index_to_lps(c.center_index)):
+            continue
+        if hits and not any(SCALE_FIT[0] <= c.radius_mm / (t.diameter_mm / 2) <= SCALE_FIT[1] for t in hits):
             continue
         xs.append(c.features)
-        ys.append(1 if hit else 0)
+        ys.append(1 if hits else 0)
     return np.array(xs, np.float32), np.array(ys, np.int64)
 
 

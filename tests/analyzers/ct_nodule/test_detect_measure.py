@@ -1,0 +1,113 @@
+"""Candidate ranking, Hessian at points, the radial-profile radius and the lesion confidence, on built volumes.
+
+The volumes are built here with known geometry (no scanner data): each test states the truth it checks against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from dualsign.analyzers.ct_nodule import analyzer as analyzer_module
+from dualsign.analyzers.ct_nodule.analyzer import CTNoduleAnalyzer
+from dualsign.analyzers.ct_nodule.detect import Candidate, _eigen_ratios, _ranked_pool, hessian_eigenvalues
+from dualsign.analyzers.ct_nodule.lungs import segment_lungs
+from dualsign.analyzers.ct_nodule.read import CTVolume
+from dualsign.analyzers.ct_nodule.segment import profile_radius, segment
+from tests.analyzers.ct_nodule.phantom import phantom
+
+
+def _volume(hu: np.ndarray, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> CTVolume:
+    return CTVolume(hu.astype(np.int16), spacing, np.zeros(3), np.eye(3), spacing[0])
+
+
+def _ball(shape: tuple[int, int, int], center: tuple[float, float, float], radius: float) -> np.ndarray:
+    zz, yy, xx = np.indices(shape, dtype=np.float32)
+    return np.sqrt((zz - center[0]) ** 2 + (yy - center[1]) ** 2 + (xx - center[2]) ** 2) <= radius
+
+
+def test_hessian_at_points_matches_scipy_filters() -> None:
+    img = ndimage.gaussian_filter(np.random.default_rng(3).normal(size=(24, 25, 26)), 1.5).astype(np.float32)
+    pts = np.array([[12, 12, 12], [1, 2, 24], [20, 5, 9]])  # two near the edge: the edge is repeated as scipy does
+    sigma = 1.6
+    got = hessian_eigenvalues(img, pts, sigma)
+    for p, ev in zip(pts, got, strict=True):
+        h = np.zeros((3, 3))
+        for a in range(3):
+            for b in range(3):
+                order = [0, 0, 0]
+                order[a] += 1
+                order[b] += 1
+                h[a, b] = ndimage.gaussian_filter(img.astype(np.float64), sigma, order=order, mode="nearest")[tuple(p)]
+        ref = np.linalg.eigvalsh(h)
+        ref = ref[np.argsort(-np.abs(ref))]
+        np.testing.assert_allclose(ev, ref, rtol=1e-3, atol=1e-6)
+
+
+def test_a_round_blob_outranks_a_brighter_vessel() -> None:
+    """The LoG answers a vessel as strongly as a nodule; the ranking must put the round one first."""
+    shape = (40, 40, 60)
+    img = np.full(shape, -850.0, np.float32)
+    zz, yy, xx = np.indices(shape, dtype=np.float32)
+    vessel = (yy - 20) ** 2 + (xx - 15) ** 2 <= 3.0**2  # a tube along z, denser than the nodule
+    img[vessel] = 150.0
+    img[_ball(shape, (20, 20, 45), 3.0)] = 0.0
+    img = ndimage.gaussian_filter(img, 0.7)
+    radius_mm = 3.0 * np.sqrt(3)
+    best = -(radius_mm / np.sqrt(3)) ** 2 * ndimage.gaussian_laplace(img, radius_mm / np.sqrt(3))
+    peaks = best == ndimage.maximum_filter(best, size=3)
+    peaks &= best > 40
+    assert best[20, 20, 15] > best[20, 20, 45]  # the vessel's raw response is the stronger
+    pool = _ranked_pool(peaks, best.astype(np.float32), np.full(shape, radius_mm, np.float32), img, 1.0)
+    top = pool[0].center_index
+    assert np.linalg.norm(top - np.array([20, 20, 45])) <= 1.5
+    blob, tube, _ = _eigen_ratios(pool[0].features[None, :])[0]
+    assert blob > 0.5 and tube > 0.5
+
+
+def _part_solid(shape: tuple[int, int, int], core_r: float, halo_r: float) -> np.ndarray:
+    hu = np.full(shape, -850.0, np.float32)
+    c = tuple(n / 2 for n in shape)
+    hu[_ball(shape, c, halo_r)] = -600.0
+    hu[_ball(shape, c, core_r)] = 20.0
+    hu = ndimage.gaussian_filter(hu, 0.8)
+    return hu + np.random.default_rng(0).normal(0, 10, shape).astype(np.float32)
+
+
+def test_profile_radius_reaches_the_halo_from_the_solid_core() -> None:
+    vol = _volume(_part_solid((48, 48, 48), 3.0, 8.0))
+    r = profile_radius(vol, np.array([24.0, 24.0, 24.0]), 3.0)  # the detector saw the core
+    assert r is not None and abs(r - 8.0) <= 1.0
+    seg = segment(vol, np.array([24.0, 24.0, 24.0]), 3.0)
+    assert seg.ok and seg.density == "part-solid"
+    assert abs(seg.long_axis_mm - 16.0) <= 1.7
+
+
+def test_profile_radius_does_not_read_a_blurred_solid_edge_as_halo() -> None:
+    hu = np.full((40, 40, 40), -850.0, np.float32)
+    hu[_ball(hu.shape, (20, 20, 20), 3.2)] = 30.0
+    vol = _volume(ndimage.gaussian_filter(hu, 1.0) + np.random.default_rng(1).normal(0, 10, hu.shape))
+    r = profile_radius(vol, np.array([20.0, 20.0, 20.0]), 5.0)  # the detector's blob is too big
+    assert r is not None and abs(r - 3.2) <= 0.8
+    seg = segment(vol, np.array([20.0, 20.0, 20.0]), 5.0)
+    assert seg.ok and seg.density == "solid"
+    assert abs(seg.long_axis_mm - 6.4) <= 1.2
+
+
+def test_a_lesion_takes_the_confidence_of_its_likeliest_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two candidates on one nodule: the coarse one (outlined first) scores lower than the one at the nodule's
+    scale. The classifier is replaced by fixed scores here: the rule under test is the merge, not the model."""
+    hu, truth = phantom(n_slices=40, dz=2.0, nodule_mm=12.0)
+    vol = CTVolume(hu, (2.0, 1.5, 1.5), np.zeros(3), np.eye(3), 2.0)
+    lungs = segment_lungs(vol)
+    centre = np.array(truth["nodule_index"], float)
+    coarse = Candidate(centre.copy(), 12.0, 100.0, 0.0, np.zeros(13, np.float32))
+    fitted = Candidate(centre + np.array([0.0, 0.5, 0.0]), 6.0, 300.0, 30.0, np.zeros(13, np.float32))
+    monkeypatch.setattr(analyzer_module, "find_candidates", lambda v, lg: [coarse, fitted])
+    monkeypatch.setattr(analyzer_module.classify, "score_candidates", lambda c: np.array([0.6, 0.95]))
+    monkeypatch.setattr(analyzer_module, "find_masses", lambda v, lg: [])
+    found = CTNoduleAnalyzer().detect(vol, lungs)
+    assert len(found) == 1
+    assert found[0]["confidence"] == pytest.approx(0.95)
+    assert abs(found[0]["diameter_mm"] - 12.0) <= 1.7
