@@ -18,6 +18,7 @@ from dualsign.analyzers.ct_nodule.read import CTVolume
 SOLID_HU = -300.0  # solid tissue above this; ground glass between about -750 and -300
 CALCIFIED_HU = 200.0
 DEFAULT_LUNG_HU = -850.0
+STUB_FRACTION = 0.5  # see _vessel_stubs
 HALO_MIN_MM = 1.5  # narrowest ground-glass layer read as a halo (a blurred solid edge is narrower)
 
 
@@ -85,7 +86,7 @@ def segment(
     """Outline the lesion at the radius its radial profile shows (the detector's scale when the profile shows
     none), then once more at the radius the first outline implies when that was off by more than 15 % (the ring,
     opening and search reach all scale with the radius)."""
-    radius_mm = profile_radius(vol, center_zyx, radius_mm) or radius_mm
+    radius_mm = profile_radius(vol, center_zyx, radius_mm, allowed, allowed_factor) or radius_mm
     first = _segment_once(vol, center_zyx, radius_mm, allowed, allowed_factor)
     if not first.ok:
         return first
@@ -97,13 +98,15 @@ def segment(
     return best
 
 
-def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, step_mm: float = 0.5) -> float | None:
+def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, allowed: np.ndarray | None = None,
+                   allowed_factor: tuple[int, int, int] = (1, 1, 1), step_mm: float = 0.5) -> float | None:
     """The lesion's radius from the median HU of thin shells around its centre, or None when unclear.
 
     The detector's scale can be that of a part-solid lesion's solid core (then the ground-glass halo is missed) or
     a blob larger than a small solid nodule (then its blurred edge looks like a halo). The shell medians, robust
     to the odd vessel, show which: a halo is a plateau of ground-glass density (at least HALO_MIN_MM wide) between
-    the solid edge and the lung; the radius is where the outermost layer falls half-way to the lung.
+    the solid edge and the lung; the radius is where the outermost layer falls half-way to the lung. Only voxels
+    of the searched lung region (`allowed`, as in `_segment_once`) count, so the chest wall is not a layer.
     """
     sp = np.array(vol.spacing)
     c = np.asarray(center_zyx, float)
@@ -116,6 +119,9 @@ def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, step
     shell = (dist / step_mm).astype(int)
     n = int(reach / step_mm)
     inside = shell < n
+    if allowed is not None:
+        cells = [np.clip((np.arange(lo[a], hi[a]) // allowed_factor[a]), 0, allowed.shape[a] - 1) for a in range(3)]
+        inside &= allowed[np.ix_(*cells)]
     counts = np.bincount(shell[inside], minlength=n)
     if counts[: max(1, int(1.0 / step_mm))].sum() == 0:
         return None
@@ -163,6 +169,24 @@ def _leading_run(flags: np.ndarray) -> int:
     """Length of the run of True at the start of `flags`."""
     idx = np.nonzero(~flags)[0]
     return int(idx[0]) if idx.size else len(flags)
+
+
+def _vessel_stubs(comp: np.ndarray, core_part: np.ndarray, reach_mm: float, iso: float) -> np.ndarray:
+    """What regrowing the opened core by `reach_mm` inside `comp` would bring back that is a cut vessel, not a
+    lobule: a part standing out more than a voxel beyond the core that the cut truncated (the structure goes on
+    beyond the reach) and that is nowhere thicker than a vessel (inscribed radius below STUB_FRACTION of the
+    reach). A lobule ends where it ends and stays, however thin."""
+    limit = dilate(core_part, reach_mm, iso)
+    beyond = comp & limit & ~dilate(core_part, 1.5 * iso, iso)
+    lab, n = ndimage.label(beyond)
+    if n == 0:
+        return beyond
+    index = np.arange(1, n + 1)
+    thickness = np.asarray(ndimage.maximum(distance_inside(beyond, iso), lab, index=index))
+    cut = np.asarray(ndimage.maximum(dilate(comp & ~limit, 1.5 * iso, iso), lab, index=index)) > 0
+    stubs = index[(thickness < max(STUB_FRACTION * reach_mm, 1.5 * iso)) & cut]
+    out: np.ndarray = np.isin(lab, stubs)
+    return out
 
 
 def _segment_once(
@@ -242,7 +266,10 @@ def _segment_once(
             oseed = olab[np.unravel_index(int(np.argmin(near)), near.shape)]
     if oseed:
         core_part = olab == oseed
+        stubs = _vessel_stubs(comp, core_part, rho_mm + iso, iso) if level < SOLID_HU else None
         comp = comp & dilate(core_part, rho_mm + iso, iso)
+        if stubs is not None:  # ground-glass outer layer: a thin cut structure crossing it is a vessel
+            comp &= ~stubs
         lab2, _ = ndimage.label(comp)
         comp = lab2 == lab2[tuple(np.argwhere(core_part)[0])]
     n = int(comp.sum())
