@@ -19,6 +19,9 @@ SOLID_HU = -300.0  # solid tissue above this; ground glass between about -750 an
 CALCIFIED_HU = 200.0
 DEFAULT_LUNG_HU = -850.0
 STUB_FRACTION = 0.5  # see _vessel_stubs
+# a solid part as long as the lesion makes it solid only with this share of its volume: a vessel crossing a
+# ground-glass nodule is long but thin
+SOLID_MIN_FRACTION = 0.2
 HALO_MIN_MM = 1.5  # narrowest ground-glass layer read as a halo (a blurred solid edge is narrower)
 
 
@@ -304,7 +307,7 @@ def _segment_once(
         density = "calcified"
     elif solid_fraction < 0.02 or solid_mm < 1.5:
         density = "ground-glass"
-    elif solid_mm >= 0.8 * long_mm or solid_fraction >= 0.4:
+    elif solid_fraction >= 0.4 or (solid_mm >= 0.8 * long_mm and solid_fraction >= SOLID_MIN_FRACTION):
         density = "solid"
     else:
         density = "part-solid"
