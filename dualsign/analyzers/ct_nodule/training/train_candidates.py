@@ -1,6 +1,6 @@
 """Train the candidate classifier on simulated nodules in the training hosts; write weights/candidates.onnx.
 
-    python -m dualsign.analyzers.ct_nodule.training.train_candidates [--scans 6]
+    python -m dualsign.analyzers.ct_nodule.training.train_candidates [--scans 10]
 
 Positives: candidates within a simulated nodule's radius of its centre (the LUNA16 hit rule) whose scale fits
 the nodule (candidate radius 0.5-2x the nodule's). A hit at another scale (a 9 mm blob around a 5 mm nodule, a
@@ -56,7 +56,7 @@ def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scans", type=int, default=6, help="simulated scans per training host")
+    ap.add_argument("--scans", type=int, default=10, help="simulated scans per training host")
     ap.add_argument("--cache", default=None, help=".npz file to keep / reuse the candidate features")
     args = ap.parse_args()
     from onnx import __version__ as _onnx_version  # noqa: F401  (the export needs onnx)
