@@ -22,6 +22,7 @@ STUB_FRACTION = 0.5  # see _vessel_stubs
 # a solid part as long as the lesion makes it solid only with this share of its volume: a vessel crossing a
 # ground-glass nodule is long but thin
 SOLID_MIN_FRACTION = 0.2
+PROFILE_MAX_MM = 15.0  # see profile_radius
 HALO_MIN_MM = 1.5  # narrowest ground-glass layer read as a halo (a blurred solid edge is narrower)
 
 
@@ -110,7 +111,10 @@ def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, allo
     to the odd vessel, show which: a halo is a plateau of ground-glass density (at least HALO_MIN_MM wide) between
     the solid edge and the lung; the radius is where the outermost layer falls half-way to the lung. Only voxels
     of the searched lung region (`allowed`, as in `_segment_once`) count, so the chest wall is not a layer.
+    Blobs found at more than PROFILE_MAX_MM keep their scale (the profile's box would grow with the cube of it).
     """
+    if radius_mm > PROFILE_MAX_MM:
+        return None
     sp = np.array(vol.spacing)
     c = np.asarray(center_zyx, float)
     reach = 2.5 * radius_mm + 6.0
