@@ -27,7 +27,8 @@ FIELD_KEEP_BAND = 0.70  # |y| / fundus radius kept: below the flattest top/botto
 SURROUND_LEVEL = 20  # max(R, G, B) of the dark surround around the fundus, 8-bit
 BACKGROUND_SIGMA = CANVAS / 40  # local background scale: wider than a haemorrhage, narrower than shading
 CONTRAST_GAIN = 4.0
-TEXTURE_SPREAD = np.array([0.185, 0.16, 0.12])  # per-channel MAD of the contrast inside the field (dev-set medians)
+# per-channel spread of the contrast inside the field: dev-set medians, from training/texture_spread.py
+TEXTURE_SPREAD = np.array([0.185, 0.16, 0.12])
 WORK_SIDE = 640  # about twice the canvas: enough for bilinear resampling without aliasing
 
 
@@ -146,8 +147,10 @@ def canonical_field() -> np.ndarray:
     return (r <= FIELD_KEEP_R) & (np.abs(v - centre) / radius <= FIELD_KEEP_BAND)
 
 
-def local_contrast(rgb: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """(I - local background) / local brightness, per channel, inside the field; 3 x H x W float32."""
+def local_contrast(rgb: np.ndarray, field: np.ndarray, level: np.ndarray | None = TEXTURE_SPREAD) -> np.ndarray:
+    """(I - local background) / local brightness, per channel, inside the field; 3 x H x W float32.
+
+    `level`: the texture spread each channel is brought to (None leaves it as the camera gave it)."""
     img = rgb.astype(np.float32)
     m = field.astype(np.float32)
     weight = ndimage.gaussian_filter(m, BACKGROUND_SIGMA) + 1e-3
@@ -159,12 +162,18 @@ def local_contrast(rgb: np.ndarray, field: np.ndarray) -> np.ndarray:
     # Cameras and settings differ in how much fine texture (and noise) the fundus shows: each channel's robust
     # spread inside the field (MAD; lesions are too few pixels to move it) is brought to a common level, so that a
     # contrastier photo does not grow more lesion-like spots, nor a smoother one hide them.
-    if np.count_nonzero(field) > 100:
-        inside = out[:, field]
-        spread = 1.4826 * np.median(np.abs(inside - np.median(inside, axis=1, keepdims=True)), axis=1)
-        gain = TEXTURE_SPREAD / np.clip(spread, TEXTURE_SPREAD / 2.0, TEXTURE_SPREAD * 2.0)
+    if level is not None and np.count_nonzero(field) > 100:
+        spread = texture_spread(out, field)
+        gain = level / np.clip(spread, level / 2.0, level * 2.0)
         out = out * gain[:, None, None].astype(np.float32)
     return np.asarray(np.clip(out, -3.0, 3.0) * m, dtype=np.float32)
+
+
+def texture_spread(contrast: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Per channel, the robust spread (1.4826 x MAD) of the local contrast inside the field."""
+    inside = contrast[:, field]
+    out: np.ndarray = 1.4826 * np.median(np.abs(inside - np.median(inside, axis=1, keepdims=True)), axis=1)
+    return out
 
 
 def _working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
