@@ -6,12 +6,15 @@ isoelectric floor) for a hold time and ends where it first does so again. Onset 
 smoothing and hold time: the onset needs a short hold (the Q wave follows the PR segment closely), the offset
 a long one (a slurred S wave or an early ST slope must not end the QRS).
 
-P and T, per lead then fused: the wave peak is the largest deflection from the isoelectric level in a window
-bounded by the neighbouring waves (T: after QRS offset, before most of the next RR; P: after the previous T
-end, before QRS onset). T end and P onset come from the trapezium-area method (Vazquez-Seisdedos et al.
-2011): from the steepest point of the wave's outer flank, the boundary is the point that maximises the area
-of the trapezium it spans with a fixed far point; P offset from the area method (Zhang). Leads are fused by
-the median over the leads where the wave is clear.
+P and T, per lead then fused: the wave peak is found in a window bounded by the neighbouring waves (T: after
+QRS offset, before most of the next RR; P: after the previous T end, before QRS onset). The P peak is the
+largest deflection from the isoelectric level; the T peak is the most prominent one (the sample that stands out
+most from the window on both sides), so that a depressed or elevated ST segment, the largest deviation from the
+PR level but no peak, does not take the place of a later, smaller T wave. T end and P onset come from the
+trapezium-area method (Vazquez-Seisdedos et al. 2011): from the steepest point of the wave's outer flank, the
+boundary is the point that maximises the area of the trapezium it spans with a fixed far point; P offset from
+the area method (Zhang). The T end is also kept before the next beat's P wave. Leads are fused by the median
+over the leads where the wave is clear.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ P_AREA_MS = 90.0  # width of the area window for P offset
 P_TRAP_MS = 60.0  # trapezium far point, from the steepest point of the P upslope
 T_TRAP_MS = 120.0  # trapezium far point, from the steepest point of the T downslope
 T_TAIL_MS = 160.0  # T end at most this long after the T peak
+T_NEXT_MS = 160.0  # and this long before the next R: the next P wave starts at least a short PR before it
+T_PROM_MV = 0.03  # a T peak less prominent than this (mV) is no peak: fall back to the PR-level deflection
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
 P_LEAD_FRAC = 0.5
 P_EDGE_MS = 25.0  # a P peak this close to its window's start is the previous T wave's tail,
@@ -113,6 +118,34 @@ def _wave(
     peak = np.take_along_axis(np.broadcast_to(idx[:, :, None], (nb, idx.shape[1], n_leads)), k[:, None, :], axis=1)[
         :, 0, :
     ]
+    return peak, amp, has
+
+
+def _prominent(
+    xl: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_len: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per beat and lead: index and signed prominence of the most prominent peak or trough in [lo, hi).
+
+    Prominence of a sample: how far it stands above (below) the lowest (highest) sample of the window on
+    each side, the smaller of the two. A monotone stretch, such as an ST segment running from the QRS into
+    the T wave, has none.
+    """
+    n = xl.shape[0]
+    idx, valid = _windows(lo, 0, max_len, n)
+    valid &= idx < hi[:, None]
+    v3 = valid[:, :, None]
+    y = xl[idx]  # (nb, win, leads)
+    lo_y = np.where(v3, y, np.inf)
+    hi_y = np.where(v3, y, -np.inf)
+    up = np.minimum(y - np.minimum.accumulate(lo_y, axis=1), y - np.minimum.accumulate(lo_y[:, ::-1], axis=1)[:, ::-1])
+    dn = np.minimum(np.maximum.accumulate(hi_y, axis=1) - y, np.maximum.accumulate(hi_y[:, ::-1], axis=1)[:, ::-1] - y)
+    score = np.where(v3, np.maximum(up, dn), -1.0)
+    k = np.argmax(score, axis=1)[:, None, :]  # (nb, 1, leads)
+    prom = np.take_along_axis(score, k, axis=1)[:, 0, :]
+    sign = np.where(np.take_along_axis(up >= dn, k, axis=1)[:, 0, :], 1.0, -1.0)
+    has = np.asarray(valid.any(axis=1), dtype=bool)
+    amp = np.where(has[:, None], sign * prom, 0.0)
+    peak = np.take_along_axis(np.broadcast_to(idx[:, :, None], y.shape), k, axis=1)[:, 0, :]
     return peak, amp, has
 
 
@@ -232,11 +265,18 @@ def delineate(
     hf = xs - xl
 
     # --- T wave
-    base = xl[np.clip(qrs_on - int(20 * ms), 0, n - 1)]  # (nb, leads) PR-segment level
     t_lo = qrs_off + int(80 * ms)
     t_hi = np.minimum(r + (T_RR * rr_next).astype(np.int64), qrs_off + int(500 * ms))
-    t_pk, t_amp, t_ok = _wave(xl, base, t_lo, t_hi, int(500 * ms))
-    stop = np.minimum(t_pk + int(T_TAIL_MS * ms), (r + (0.9 * rr_next).astype(np.int64))[:, None])
+    t_pk, t_amp, t_ok = _prominent(xl, t_lo, t_hi, int(500 * ms))
+    # No prominent peak (the T wave peaks at or beyond the window's edge): the largest deflection from the
+    # PR-segment level, as before.
+    base = xl[np.clip(qrs_on - int(20 * ms), 0, n - 1)]  # (nb, leads) PR-segment level
+    w_pk, w_amp, _ = _wave(xl, base, t_lo, t_hi, int(500 * ms))
+    flat = np.abs(t_amp) <= T_PROM_MV
+    t_pk = np.where(flat, w_pk, t_pk)
+    t_amp = np.where(flat, w_amp, t_amp)
+    t_max = r + np.minimum((0.9 * rr_next).astype(np.int64), rr_next - int(T_NEXT_MS * ms))
+    stop = np.minimum(t_pk + int(T_TAIL_MS * ms), t_max[:, None])
     t_end = _trapezium(xl, t_pk, stop, np.sign(t_amp), int(round(T_TRAP_MS * ms)), int(300 * ms), forward=True)
     a = np.abs(t_amp)
     amax = a.max(axis=1)
