@@ -4,7 +4,8 @@ QRS: a multi-lead slope "activity" curve (|derivative| normalised per lead, aver
 the QRS starts where the activity last stayed below a fraction of its QRS peak (above the beat's own
 isoelectric floor) for a hold time and ends where it first does so again. Onset and offset use their own
 smoothing and hold time: the onset needs a short hold (the Q wave follows the PR segment closely), the offset
-a long one (a slurred S wave or an early ST slope must not end the QRS).
+a long one (a slurred S wave or an early ST slope must not end the QRS); activity that soon rises again and
+stays up (the wide complex after a pacing spike) resumes the QRS.
 
 P and T, per lead then fused: the wave peak is found in a window bounded by the neighbouring waves (T: after
 QRS offset, before most of the next RR; P: after the previous T end, before QRS onset). The P peak is the
@@ -32,6 +33,9 @@ QRS_OFF_SMOOTH_MS = 8.0
 QRS_ON_HOLD_MS = 12.0  # the activity must stay below the threshold this long
 QRS_OFF_HOLD_MS = 32.0
 QRS_ON_LEAD_MS = 6.0  # the threshold crossing lags the first visible deflection by about this much
+QRS_RESUME_MS = 60.0  # activity rising again this soon after the QRS offset ...
+QRS_BURST_MS = 40.0  # ... and staying above the threshold this long is still the QRS
+QRS_MAX_MS = 200.0  # the QRS offset lies at most this long after R
 P_AREA_MS = 90.0  # width of the area window for P offset
 P_TRAP_MS = 60.0  # trapezium far point, from the steepest point of the P upslope
 T_TRAP_MS = 120.0  # trapezium far point, from the steepest point of the T downslope
@@ -219,10 +223,23 @@ def _qrs_edge(
         last = idx.shape[1] - 1 - np.argmax(below[:, ::-1], axis=1)
         return np.where(below.any(axis=1), idx[rows, last], r - int(50 * ms))
     quiet = ndimage.maximum_filter1d(act, w, origin=-(w // 2), mode="nearest")  # act[t..t+w]
-    idx, valid = _windows(r, 0, int(200 * ms) + 1, n)
+    end = r + int(QRS_MAX_MS * ms)
+    idx, valid = _windows(r, 0, int(QRS_MAX_MS * ms) + 1, n)
     below = valid & (quiet[idx] < thr)
-    first = np.argmax(below, axis=1)
-    return np.where(below.any(axis=1), idx[rows, first], r + int(60 * ms))
+    found = below.any(axis=1)
+    off = np.where(found, idx[rows, np.argmax(below, axis=1)], r + int(60 * ms))
+    # A paced QRS: the pacing spike sets the activity peak, and the slow, wide complex after it can dip below
+    # the threshold for a moment before rising again for most of its length. Sustained activity soon after the
+    # first quiet stretch resumes the QRS; the offset is then the next quiet stretch within the QRS window.
+    wb = max(2, int(round(QRS_BURST_MS * ms)))
+    busy = ndimage.minimum_filter1d(act, wb, origin=-(wb // 2), mode="nearest")  # min of act[t..t+wb]
+    bi, bv = _windows(off, 1, int(QRS_RESUME_MS * ms) + 1, n)
+    burst = bv & (busy[bi] > thr) & (bi < end[:, None])
+    t1 = bi[rows, np.argmax(burst, axis=1)]
+    qi, qv = _windows(t1, 0, int(QRS_MAX_MS * ms) + 1, n)
+    qb = qv & (quiet[qi] < thr) & (qi <= end[:, None])
+    resume = found & burst.any(axis=1) & qb.any(axis=1)
+    return np.where(resume, qi[rows, np.argmax(qb, axis=1)], off)
 
 
 def delineate(
