@@ -41,7 +41,7 @@ P_TRAP_MS = 60.0  # trapezium far point, from the steepest point of the P upslop
 T_TRAP_MS = 120.0  # trapezium far point, from the steepest point of the T downslope
 T_TAIL_MS = 160.0  # T end at most this long after the T peak
 T_NEXT_MS = 160.0  # and this long before the next R: the next P wave starts at least a short PR before it
-T_PROM_MV = 0.03  # a T peak less prominent than this (mV) is no peak: fall back to the PR-level deflection
+T_PROM_MV = 0.03  # a T peak less prominent than this (mV) is no peak: the largest deflection from the PR level
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
 P_LEAD_FRAC = 0.5
 P_EDGE_MS = 25.0  # a P peak this close to its window's start is the previous T wave's tail,
@@ -126,29 +126,34 @@ def _wave(
 
 
 def _prominent(
-    xl: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_len: int
+    xl: np.ndarray, base: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_len: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per beat and lead: index and signed prominence of the most prominent peak or trough in [lo, hi).
 
     Prominence of a sample: how far it stands above (below) the lowest (highest) sample of the window on
     each side, the smaller of the two. A monotone stretch, such as an ST segment running from the QRS into
-    the T wave, has none.
+    the T wave, has none. Where no sample is more prominent than T_PROM_MV (the wave peaks at or beyond
+    the window's edge), the largest deflection from base, as _wave, and its signed amplitude instead.
     """
     n = xl.shape[0]
-    idx, valid = _windows(lo, 0, max_len, n)
-    valid &= idx < hi[:, None]
-    v3 = valid[:, :, None]
-    y = xl[idx]  # (nb, win, leads)
-    lo_y = np.where(v3, y, np.inf)
-    hi_y = np.where(v3, y, -np.inf)
-    up = np.minimum(y - np.minimum.accumulate(lo_y, axis=1), y - np.minimum.accumulate(lo_y[:, ::-1], axis=1)[:, ::-1])
-    dn = np.minimum(np.maximum.accumulate(hi_y, axis=1) - y, np.maximum.accumulate(hi_y[:, ::-1], axis=1)[:, ::-1] - y)
-    score = np.where(v3, np.maximum(up, dn), -1.0)
-    k = np.argmax(score, axis=1)[:, None, :]  # (nb, 1, leads)
-    prom = np.take_along_axis(score, k, axis=1)[:, 0, :]
+    last = np.minimum(hi, n) - 1
+    has = last >= lo
+    # Samples past the window's end repeat its last sample: they change no running minimum or maximum.
+    idx = np.minimum(lo[:, None] + np.arange(max_len)[None, :], np.maximum(last, 0)[:, None])
+    y = xl[idx].astype(np.float32)  # (nb, win, leads)
+    up = np.minimum(y - np.minimum.accumulate(y, axis=1), y - np.minimum.accumulate(y[:, ::-1], axis=1)[:, ::-1])
+    dn = np.maximum.accumulate(y, axis=1) - y
+    np.minimum(dn, np.maximum.accumulate(y[:, ::-1], axis=1)[:, ::-1] - y, out=dn)
+    score = np.maximum(up, dn)
+    k = np.argmax(score, axis=1)[:, None, :]  # (nb, 1, leads); the first of equal scores, inside the window
+    prom = np.take_along_axis(score, k, axis=1)[:, 0, :].astype(np.float64)
     sign = np.where(np.take_along_axis(up >= dn, k, axis=1)[:, 0, :], 1.0, -1.0)
-    has = np.asarray(valid.any(axis=1), dtype=bool)
-    amp = np.where(has[:, None], sign * prom, 0.0)
+    dev = y - base[:, None, :].astype(np.float32)
+    kd = np.argmax(np.abs(dev), axis=1)[:, None, :]
+    flat = prom <= T_PROM_MV
+    k = np.where(flat[:, None, :], kd, k)
+    amp = np.where(flat, np.take_along_axis(dev, kd, axis=1)[:, 0, :].astype(np.float64), sign * prom)
+    amp = np.where(has[:, None], amp, 0.0)
     peak = np.take_along_axis(np.broadcast_to(idx[:, :, None], y.shape), k, axis=1)[:, 0, :]
     return peak, amp, has
 
@@ -284,14 +289,8 @@ def delineate(
     # --- T wave
     t_lo = qrs_off + int(80 * ms)
     t_hi = np.minimum(r + (T_RR * rr_next).astype(np.int64), qrs_off + int(500 * ms))
-    t_pk, t_amp, t_ok = _prominent(xl, t_lo, t_hi, int(500 * ms))
-    # No prominent peak (the T wave peaks at or beyond the window's edge): the largest deflection from the
-    # PR-segment level, as before.
     base = xl[np.clip(qrs_on - int(20 * ms), 0, n - 1)]  # (nb, leads) PR-segment level
-    w_pk, w_amp, _ = _wave(xl, base, t_lo, t_hi, int(500 * ms))
-    flat = np.abs(t_amp) <= T_PROM_MV
-    t_pk = np.where(flat, w_pk, t_pk)
-    t_amp = np.where(flat, w_amp, t_amp)
+    t_pk, t_amp, t_ok = _prominent(xl, base, t_lo, t_hi, int(500 * ms))
     t_max = r + np.minimum((0.9 * rr_next).astype(np.int64), rr_next - int(T_NEXT_MS * ms))
     stop = np.minimum(t_pk + int(T_TAIL_MS * ms), t_max[:, None])
     t_end = _trapezium(xl, t_pk, stop, np.sign(t_amp), int(round(T_TRAP_MS * ms)), int(300 * ms), forward=True)
