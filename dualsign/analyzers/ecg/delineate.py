@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
-# Numeric settings chosen on half A (even-indexed records) of the QT Database; see BENCHMARKS.md.
+# Numeric settings chosen on half A (even-indexed records) of the QT Database; see BENCHMARKS.md. Half A has no
+# paced QRS and no rate fast enough for T_NEXT_MS to act: QRS_RESUME_MS and QRS_BURST_MS are the setting tried
+# there that leaves its marked beats unchanged, T_NEXT_MS comes from the shortest normal PR interval.
 QRS_ON_FRAC = 0.08  # of the activity rise above the beat's own floor
 QRS_OFF_FRAC = 0.12
 QRS_ON_SMOOTH_MS = 16.0  # moving average of the activity curve for the onset
