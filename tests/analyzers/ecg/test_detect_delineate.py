@@ -74,3 +74,17 @@ def test_periodic_ectopy_has_low_organised_irregularity() -> None:
     rng = np.random.default_rng(0)
     af = rng.uniform(0.4, 1.2, 30)
     assert organised_irregularity(af) > 0.5 * rr_irregularity(af)
+
+
+def test_t_peak_is_the_wave_not_a_depressed_st_segment() -> None:
+    """A depressed ST segment deviates most from the PR level, but the T wave is the later, smaller peak."""
+    fs = 500.0
+    x, r = _synthetic(fs)
+    t = np.arange(x.shape[0]) / fs
+    for ri in r:
+        u = t - ri / fs
+        x[:, 0] -= 0.4 * 0.5 * (np.tanh((u - 0.06) / 0.01) - np.tanh((u - 0.25) / 0.02))  # ST depression
+    b = delineate(prepare(x, fs), fs, r)
+    i = 5
+    assert abs((b.t_peak[i] - r[i]) / fs - 0.30) < 0.03
+    assert b.t_off[i] - r[i] > 0.35 * fs
