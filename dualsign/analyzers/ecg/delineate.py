@@ -8,10 +8,11 @@ a long one (a slurred S wave or an early ST slope must not end the QRS); activit
 stays up (the wide complex after a pacing spike) resumes the QRS.
 
 P and T, per lead then fused: the wave peak is found in a window bounded by the neighbouring waves (T: after
-QRS offset, before most of the next RR; P: after the previous T end, before QRS onset). The P peak is the
-largest deflection from the isoelectric level; the T peak is the most prominent one (the sample that stands out
-most from the window on both sides), so that a depressed or elevated ST segment, the largest deviation from the
-PR level but no peak, does not take the place of a later, smaller T wave. T end and P onset come from the
+QRS offset, before most of the next RR; P: after the previous T end, before QRS onset). P and T peaks are the
+most prominent deflection (the sample that stands out most from the window on both sides), so that a depressed
+or elevated ST segment, the largest deviation from the PR level but no peak, does not take the place of a later,
+smaller T wave, nor a baseline step that of the P wave. Whether there is a P wave at all is still decided on the
+largest deflection from the isoelectric level. T end and P onset come from the
 trapezium-area method (Vazquez-Seisdedos et al. 2011): from the steepest point of the wave's outer flank, the
 boundary is the point that maximises the area of the trapezium it spans with a fixed far point; P offset from
 the area method (Zhang). The T end is also kept before the next beat's P wave. Leads are fused by the median
@@ -45,7 +46,8 @@ T_TAIL_MS = 160.0  # T end at most this long after the T peak
 T_NEXT_MS = 160.0  # and this long before the next R: the next P wave starts at least a short PR before it
 T_PROM_MV = 0.03  # a T peak less prominent than this (mV) is no peak: the largest deflection from the PR level
 T_LEAD_FRAC = 0.5  # a lead takes part in T-end fusion if its T is at least this fraction of the largest
-P_LEAD_FRAC = 0.5
+P_LEAD_FRAC = 0.7  # of the most prominent P wave's prominence
+P_PROM_MV = 0.03  # a P peak less prominent than this: the largest deflection from the isoelectric level
 P_EDGE_MS = 25.0  # a P peak this close to its window's start is the previous T wave's tail,
 P_EDGE_RR_S = 0.6  # except at rates of 100/min and more, where the P wave follows the T wave without a gap
 P_MIN_MS = 40.0  # narrower "P waves" are T-wave tails or noise
@@ -128,13 +130,13 @@ def _wave(
 
 
 def _prominent(
-    xl: np.ndarray, base: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_len: int
+    xl: np.ndarray, base: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_len: int, min_prom: float = T_PROM_MV
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per beat and lead: index and signed prominence of the most prominent peak or trough in [lo, hi).
 
     Prominence of a sample: how far it stands above (below) the lowest (highest) sample of the window on
     each side, the smaller of the two. A monotone stretch, such as an ST segment running from the QRS into
-    the T wave, has none. Where no sample is more prominent than T_PROM_MV (the wave peaks at or beyond
+    the T wave, has none. Where no sample is more prominent than min_prom (the wave peaks at or beyond
     the window's edge), the largest deflection from base, as _wave, and its signed amplitude instead.
     """
     n = xl.shape[0]
@@ -152,7 +154,7 @@ def _prominent(
     sign = np.where(np.take_along_axis(up >= dn, k, axis=1)[:, 0, :], 1.0, -1.0)
     dev = y - base[:, None, :].astype(np.float32)
     kd = np.argmax(np.abs(dev), axis=1)[:, None, :]
-    flat = prom <= T_PROM_MV
+    flat = prom <= min_prom
     k = np.where(flat[:, None, :], kd, k)
     amp = np.where(flat, np.take_along_axis(dev, kd, axis=1)[:, 0, :].astype(np.float64), sign * prom)
     amp = np.where(has[:, None], amp, 0.0)
@@ -324,24 +326,36 @@ def delineate(
     cnt = bv.sum(axis=1)
     base_p = np.take_along_axis(srt, np.maximum(cnt - 1, 0)[:, None, None] // 2, axis=1)[:, 0, :]
     base_p = np.where((cnt > 0)[:, None], base_p, xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)])
-    p_pk, p_amp, p_ok = _wave(xl, base_p, p_lo, p_hi, int(300 * ms))
     nidx, nvalid = _windows(qrs_on, -int(300 * ms), -int(20 * ms), n)
     noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], hf[nidx] ** 2, 0.0), axis=1))  # (nb, leads)
-    pa = np.abs(p_amp)
-    lead_p = (
-        p_ok[:, None]
-        & (pa >= 0.04)
-        & (pa >= 4.0 * noise)
-        & (p_pk < (qrs_on - int(40 * ms))[:, None])
-        & (p_pk > (p_lo + np.where(rr_prev >= P_EDGE_RR_S * fs, int(P_EDGE_MS * ms), 0))[:, None])
-    )
-    wp = max(2, int(round(P_AREA_MS * ms)))
-    area_off = _area_curve(xl, wp, forward=False)
+    area_off = _area_curve(xl, max(2, int(round(P_AREA_MS * ms))), forward=False)
+    edge = p_lo + np.where(rr_prev >= P_EDGE_RR_S * fs, int(P_EDGE_MS * ms), 0)
+
+    def stands_out(pk: np.ndarray, amp: np.ndarray, has: np.ndarray) -> np.ndarray:
+        """Per beat and lead: the deflection at pk stands out from the noise, away from the window's edges."""
+        a = np.abs(amp)
+        return (
+            has[:, None]
+            & (a >= 0.04)
+            & (a >= 4.0 * noise)
+            & (pk < (qrs_on - int(40 * ms))[:, None])
+            & (pk > edge[:, None])
+        )
+
+    # Whether there is a P wave: the largest deflection from the isoelectric level is clear in some lead.
+    # Where it lies: the most prominent deflection, as for T. A step in the baseline (the previous T wave's
+    # tail, a clipped lead) deviates most from the window's median but is no peak, and its onset pulled the
+    # median of the leads' onsets tens of ms early. The prominent peak alone also found P waves that the
+    # largest deflection rejects, with more wild onsets than right ones: hence both.
+    w_pk, w_amp, w_ok = _wave(xl, base_p, p_lo, p_hi, int(300 * ms))
+    seen = stands_out(w_pk, w_amp, w_ok).any(axis=1)
+    p_pk, p_amp, p_ok = _prominent(xl, base_p, p_lo, p_hi, int(300 * ms), P_PROM_MV)
     sp = np.sign(p_amp)
     on_lim = np.maximum(p_pk - int(130 * ms), p_lo[:, None] - int(20 * ms))
     on = _trapezium(xl, p_pk, on_lim, sp, int(round(P_TRAP_MS * ms)), int(130 * ms), forward=False)
     off = _boundary(area_off, p_pk + 1, np.broadcast_to(qrs_on[:, None], p_pk.shape), int(130 * ms), sp)
-    lead_p &= (off - on) >= int(P_MIN_MS * ms)
+    lead_p = stands_out(p_pk, p_amp, p_ok & seen) & ((off - on) >= int(P_MIN_MS * ms))
+    pa = np.abs(p_amp)
     pmax = np.where(lead_p, pa, 0.0).max(axis=1)
     part = lead_p & (pa >= P_LEAD_FRAC * pmax[:, None])
     p_present = part.any(axis=1)
