@@ -19,10 +19,19 @@ SOLID_HU = -300.0  # solid tissue above this; ground glass between about -750 an
 CALCIFIED_HU = 200.0
 DEFAULT_LUNG_HU = -850.0
 STUB_FRACTION = 0.5  # see _vessel_stubs
+# Opening ball radii, as fractions of the lesion radius, tried in turn while a vessel still runs out of the lesion.
+OPEN_LADDER = (0.45, 0.6, 0.75)
+# The chest wall is told from a juxtapleural lesion by closing the lung air with a ball larger than the lesion:
+# the larger the ball, the thinner the lens of lesion it leaves against the wall (about b^2 / 2R for a contact
+# disc of radius b), so it is computed on a grid twice as coarse to stay cheap.
+WALL_BALL = (4.0, 4.0)  # radius = a * lesion radius + b mm
+WALL_GRID = 2
+SOLID_STUB_MAX_MM = 10.0  # lesion radius up to which a solid lesion's cut vessel stubs are dropped
 # a solid part as long as the lesion makes it solid only with this share of its volume: a vessel crossing a
 # ground-glass nodule is long but thin
 SOLID_MIN_FRACTION = 0.2
-PROFILE_MAX_MM = 15.0  # see profile_radius
+PROFILE_VOXELS_PER_RADIUS = 12.0  # see profile_radius
+PROFILE_MIN_SCALE = 0.3  # see segment
 HALO_MIN_MM = 1.5  # narrowest ground-glass layer read as a halo (a blurred solid edge is narrower)
 
 
@@ -45,6 +54,16 @@ class Segmentation:
     elongation: float = 1.0
     border_fraction: float = 0.0
     fill_ratio: float = 0.0
+
+
+def _closed_coarse(air: np.ndarray, center: np.ndarray, reach: float, iso: float, k: int) -> np.ndarray:
+    """`_closed_near` on every k-th voxel, repeated back to the full grid (the exact air is added by the caller)."""
+    if k <= 1:
+        return _closed_near(air, center, reach, iso)
+    small = air[::k, ::k, ::k]
+    closed = _closed_near(small, np.asarray(center) // k, reach, iso * k)
+    big = np.repeat(np.repeat(np.repeat(closed, k, 0), k, 1), k, 2)
+    return big[: air.shape[0], : air.shape[1], : air.shape[2]]
 
 
 def _closed_near(air: np.ndarray, center: np.ndarray, reach: float, iso: float) -> np.ndarray:
@@ -90,7 +109,11 @@ def segment(
     """Outline the lesion at the radius its radial profile shows (the detector's scale when the profile shows
     none), then once more at the radius the first outline implies when that was off by more than 15 % (the ring,
     opening and search reach all scale with the radius)."""
-    radius_mm = profile_radius(vol, center_zyx, radius_mm, allowed, allowed_factor) or radius_mm
+    profile = profile_radius(vol, center_zyx, radius_mm, allowed, allowed_factor)
+    # A blob-detector scale answers an object of about its size: a profile under PROFILE_MIN_SCALE of it found
+    # something else (a vessel or solid core beside an off-centre candidate on a large lesion).
+    if profile is not None and profile >= PROFILE_MIN_SCALE * radius_mm:
+        radius_mm = profile
     first = _segment_once(vol, center_zyx, radius_mm, allowed, allowed_factor)
     if not first.ok:
         return first
@@ -111,26 +134,30 @@ def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, allo
     to the odd vessel, show which: a halo is a plateau of ground-glass density (at least HALO_MIN_MM wide) between
     the solid edge and the lung; the radius is where the outermost layer falls half-way to the lung. Only voxels
     of the searched lung region (`allowed`, as in `_segment_once`) count, so the chest wall is not a layer.
-    Blobs found at more than PROFILE_MAX_MM keep their scale (the profile's box would grow with the cube of it).
+    Large blobs are read on every k-th voxel (about PROFILE_VOXELS_PER_RADIUS voxels per radius, as the outline
+    uses) and coarser shells, so the box costs the same whatever the radius: a part-solid lesion over 30 mm whose
+    coarsest candidate is its solid core needs the profile most.
     """
-    if radius_mm > PROFILE_MAX_MM:
-        return None
     sp = np.array(vol.spacing)
     c = np.asarray(center_zyx, float)
     reach = 2.5 * radius_mm + 6.0
+    stride = np.maximum(1, np.floor(radius_mm / PROFILE_VOXELS_PER_RADIUS / sp)).astype(int)
+    step_mm = max(step_mm, radius_mm / (2.0 * PROFILE_VOXELS_PER_RADIUS))
     lo = np.maximum(np.floor(c - reach / sp).astype(int), 0)
     hi = np.minimum(np.ceil(c + reach / sp).astype(int) + 1, np.array(vol.shape))
-    hu = vol.hu[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    hu = vol.hu[lo[0] : hi[0] : stride[0], lo[1] : hi[1] : stride[1], lo[2] : hi[2] : stride[2]]
     grids = np.ogrid[tuple(slice(0, n) for n in hu.shape)]
-    dist = np.sqrt(sum(((g + lo[a] - c[a]) * sp[a]) ** 2 for a, g in enumerate(grids)))
+    dist = np.sqrt(sum(((g * stride[a] + lo[a] - c[a]) * sp[a]) ** 2 for a, g in enumerate(grids)))
     shell = (dist / step_mm).astype(int)
     n = int(reach / step_mm)
     inside = shell < n
     if allowed is not None:
-        cells = [np.clip((np.arange(lo[a], hi[a]) // allowed_factor[a]), 0, allowed.shape[a] - 1) for a in range(3)]
+        cells = [np.clip((np.arange(lo[a], hi[a], stride[a]) // allowed_factor[a]), 0, allowed.shape[a] - 1)
+                 for a in range(3)]
         inside &= allowed[np.ix_(*cells)]
     counts = np.bincount(shell[inside], minlength=n)
-    if counts[: max(1, int(1.0 / step_mm))].sum() == 0:
+    near_mm = max(1.0, float((sp * stride).max()))  # the centre's own voxels, also between thick slices
+    if counts[: max(1, int(np.ceil(near_mm / step_mm)))].sum() == 0:  # the centre lies outside the lung region
         return None
     order = np.lexsort((hu[inside], shell[inside]))
     sorted_hu = hu[inside][order].astype(np.float64)
@@ -159,8 +186,12 @@ def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, allo
 
 
 def _fill_gaps(med: np.ndarray) -> np.ndarray:
-    """Empty shells (finer than the voxels near the centre) take the value of the shell before them."""
+    """Empty shells (finer than the voxels near the centre) take the value of the shell before them; empty
+    shells at the centre itself (a centre between thick slices) that of the first shell with voxels."""
     out = med.copy()
+    valid = np.nonzero(~np.isnan(out))[0]
+    if valid.size:
+        out[: valid[0]] = out[valid[0]]
     for k in range(1, len(out)):
         if np.isnan(out[k]):
             out[k] = out[k - 1]
@@ -194,6 +225,37 @@ def _vessel_stubs(comp: np.ndarray, core_part: np.ndarray, reach_mm: float, iso:
     stubs = index[(thickness < max(STUB_FRACTION * reach_mm, 1.5 * iso)) & cut]
     out: np.ndarray = np.isin(lab, stubs)
     return out
+
+
+def _open_off_vessels(comp: np.ndarray, cr: np.ndarray, dist: np.ndarray, radius_mm: float, reach: float,
+                      iso: float) -> tuple[np.ndarray | None, float, bool]:
+    """The lesion's core: `comp` opened with a ball, the component at the centre, and whether it was attached.
+
+    A vessel as thick as the first ball survives the opening and still runs out to the edge of the searched
+    sphere; then the ball grows (a lesion ends inside the sphere, a vessel does not) while a core remains.
+    Returns (core or None, ball radius, whether the first opening left a structure running out of the sphere).
+    """
+    best: tuple[np.ndarray | None, float] = (None, 1.0)
+    attached = False
+    for k, frac in enumerate(OPEN_LADDER):
+        rho_mm = float(np.clip(frac * radius_mm, 1.0, 5.0))
+        opened = dilate(erode(comp, rho_mm, iso), rho_mm, iso)
+        olab, _ = ndimage.label(opened)
+        oseed = olab[tuple(cr)]
+        if oseed == 0 and opened.any():
+            near = np.where(opened, dist, np.inf)
+            if near.min() <= radius_mm:
+                oseed = olab[np.unravel_index(int(np.argmin(near)), near.shape)]
+        if oseed == 0:
+            break
+        core_part = olab == oseed
+        best = (core_part, rho_mm)
+        runs_out = bool(np.any(dist[core_part] >= reach - rho_mm - 2 * iso))
+        if k == 0:
+            attached = runs_out
+        if not runs_out:
+            break
+    return best[0], best[1], attached
 
 
 def _segment_once(
@@ -247,12 +309,13 @@ def _segment_once(
     # Solid tissue is referenced at 0 HU so calcium or contrast does not pull the edge inwards.
     level = outer if outer < SOLID_HU < core else min(core, 0.0)
     thr = 0.5 * (level + lung_hu)
-    # Local lung: parenchyma closed with a ball the lesion's size, so a nodule on the pleura stays in and the
-    # chest wall stays out.
+    # Local lung: parenchyma closed with a ball larger than the lesion (WALL_BALL), so a nodule on the pleura
+    # stays in and the chest wall stays out.
     air = smooth < 0.5 * (lung_hu + thr)
     reach = 1.5 * radius_mm + 2.0  # fills the lesion even when the detector underestimated its radius
     if air.any():
-        region = region & (_closed_near(air, cr, reach, iso) | air)
+        wall_ball = WALL_BALL[0] * radius_mm + WALL_BALL[1]
+        region = region & (_closed_coarse(air, cr, wall_ball, iso, WALL_GRID) | air)
     mask = (smooth > thr) & region & (dist <= reach)
     lab, _ = ndimage.label(mask)
     seed = lab[tuple(cr)]
@@ -263,19 +326,15 @@ def _segment_once(
         seed = lab[np.unravel_index(int(np.argmin(near)), near.shape)]
     comp = lab == seed
     # Cut vessels: open with a ball about a third of the lesion radius, keep the part at the centre, regrow edges.
-    rho_mm = float(np.clip(0.45 * radius_mm, 1.0, 5.0))
-    opened = dilate(erode(comp, rho_mm, iso), rho_mm, iso)
-    olab, _ = ndimage.label(opened)
-    oseed = olab[tuple(cr)]
-    if oseed == 0 and opened.any():
-        near = np.where(opened, dist, np.inf)
-        if near.min() <= radius_mm:
-            oseed = olab[np.unravel_index(int(np.argmin(near)), near.shape)]
-    if oseed:
-        core_part = olab == oseed
-        stubs = _vessel_stubs(comp, core_part, rho_mm + iso, iso) if level < SOLID_HU else None
+    core_part, rho_mm, attached = _open_off_vessels(comp, cr, dist, radius_mm, reach, iso)
+    if core_part is not None:
+        # A thin cut structure crossing a ground-glass outer layer is a vessel; so is one that ran out of a small
+        # solid lesion through the first opening. Larger solid lesions keep theirs: spicules are part of a tumour
+        # and readers measure them (the real LIDC-IDRI-0001 nodule loses 2 mm without them).
+        cut_stubs = level < SOLID_HU or (attached and radius_mm <= SOLID_STUB_MAX_MM)
+        stubs = _vessel_stubs(comp, core_part, rho_mm + iso, iso) if cut_stubs else None
         comp = comp & dilate(core_part, rho_mm + iso, iso)
-        if stubs is not None:  # ground-glass outer layer: a thin cut structure crossing it is a vessel
+        if stubs is not None:
             comp &= ~stubs
         lab2, _ = ndimage.label(comp)
         comp = lab2 == lab2[tuple(np.argwhere(core_part)[0])]

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import ConvexHull
 
 DENSITIES = ("solid", "ground-glass", "part-solid")
 PLACEMENTS = ("isolated", "juxtapleural", "juxtavascular")
@@ -30,6 +31,11 @@ class SimulatedNodule:
     solid_mm: float  # solid core long axis (part-solid), equal to diameter for solid, 0 for ground glass
     placement: str
     hu: float
+    # The part inside the host's lung region: a juxtapleural nodule is placed partly inside the chest wall, where
+    # it cannot show (the insertion only brightens, and the wall is as dense as a solid nodule). What a reader or
+    # an algorithm can measure is this part; equal to the whole for nodules wholly inside the lung.
+    visible_diameter_mm: float = 0.0
+    visible_volume_mm3: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -65,14 +71,40 @@ def host_noise_hu(hu: np.ndarray, lung: np.ndarray) -> float:
 def _occupancy(shape: tuple[int, ...], spacing: np.ndarray, center: np.ndarray, semi: np.ndarray,
                lobes: np.ndarray, ss: int = 3) -> np.ndarray:
     """Fraction of each voxel inside the (lobulated) ellipsoid, by supersampling."""
+    inside = _inside_fine(shape, spacing, center, semi, lobes, ss).astype(np.float32)
+    return inside.reshape(shape[0], ss, shape[1], ss, shape[2], ss).mean(axis=(1, 3, 5))
+
+
+def _inside_fine(shape: tuple[int, ...], spacing: np.ndarray, center: np.ndarray, semi: np.ndarray,
+                 lobes: np.ndarray, ss: int = 3) -> np.ndarray:
+    """The ellipsoid on the `ss`-times supersampled grid of a box of `shape` voxels (bool)."""
     grids = [(np.arange(n * ss) + 0.5) / ss - 0.5 for n in shape]
     zz, yy, xx = np.meshgrid(*[(g - c) * s for g, c, s in zip(grids, center, spacing, strict=True)], indexing="ij")
     r = np.sqrt((zz / semi[0]) ** 2 + (yy / semi[1]) ** 2 + (xx / semi[2]) ** 2)
     if lobes[0] > 0:
         theta = np.arctan2(yy, xx)
         r = r * (1.0 + lobes[0] * np.cos(lobes[1] * theta + lobes[2]))
-    inside = (r <= 1.0).astype(np.float32)
-    return inside.reshape(shape[0], ss, shape[1], ss, shape[2], ss).mean(axis=(1, 3, 5))
+    inside: np.ndarray = r <= 1.0
+    return inside
+
+
+def _visible_part(shape: tuple[int, ...], spacing: np.ndarray, center: np.ndarray, semi: np.ndarray,
+                  lung_box: np.ndarray, ss: int = 3) -> tuple[float, float]:
+    """(fraction of the ellipsoid's volume inside the lung region, its longest axial chord there in mm)."""
+    fine = _inside_fine(shape, spacing, center, semi, np.zeros(3), ss)
+    lung_fine = np.repeat(np.repeat(np.repeat(lung_box, ss, 0), ss, 1), ss, 2)
+    seen = fine & lung_fine
+    fraction = float(seen.sum()) / max(float(fine.sum()), 1.0)
+    step = spacing[1:] / ss
+    longest = 0.0
+    for plane in seen:
+        pts = np.argwhere(plane) * step
+        if len(pts) < 2:
+            continue
+        if len(pts) > 4:
+            pts = pts[ConvexHull(pts).vertices]
+        longest = max(longest, float(np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1)).max()))
+    return fraction, longest
 
 
 def insert_nodule(
@@ -84,8 +116,10 @@ def insert_nodule(
     rng: np.random.Generator,
     noise_hu: float,
     thickness_mm: float,
-) -> tuple[float, float, float, float]:
-    """Write one nodule into `hu` in place; returns (axial long axis, volume mm3, solid core long axis, HU)."""
+    lung: np.ndarray | None = None,
+) -> tuple[float, float, float, float, float, float]:
+    """Write one nodule into `hu` in place; returns (axial long axis, volume mm3, solid core long axis, HU,
+    and the axial long axis and volume of its part inside `lung`, the host's lung region)."""
     sp = np.array(spacing, float)
     ratio = rng.uniform(0.8, 1.0, size=2)
     semi_xy = diameter_mm / 2.0
@@ -129,7 +163,15 @@ def insert_nodule(
     hu[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = np.clip(np.rint(out), -1024, 3071).astype(hu.dtype)
     axial_long = 2 * max(semi[1], semi[2])
     volume = float(4.0 / 3.0 * np.pi * semi.prod())
-    return float(axial_long), volume, float(solid_mm), float(value)
+    seen_long, seen_volume = float(axial_long), volume
+    if lung is not None:
+        lung_box = lung[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+        if not np.all(lung_box[occ > 0]):
+            fraction, chord = _visible_part(shape, sp, c, semi, lung_box)
+            # the chord of the supersampled points falls short of the continuous one by about a fine step
+            seen_long = min(float(axial_long), chord + float(sp[1:].mean()) / 3)
+            seen_volume = volume * fraction
+    return float(axial_long), volume, float(solid_mm), float(value), seen_long, seen_volume
 
 
 def _pick_centers(maps: tuple[np.ndarray, np.ndarray], spacing: np.ndarray, placement: str, radius_mm: float,
@@ -183,10 +225,11 @@ def simulate_scan(
         c = _pick_centers((to_pleura, to_vessel), sp, placement, d / 2, rng, taken)
         if c is None:
             continue
-        long_mm, vol_mm3, solid_mm, value = insert_nodule(out, spacing, c, d, density, rng, noise, thickness_mm)
+        long_mm, vol_mm3, solid_mm, value, seen_mm, seen_mm3 = insert_nodule(out, spacing, c, d, density, rng, noise,
+                                                                               thickness_mm, lung)
         taken.append((c, d / 2))
         lps = index_to_lps(c)  # type: ignore[operator]
         ci = (float(c[0]), float(c[1]), float(c[2]))
         li = (float(lps[0]), float(lps[1]), float(lps[2]))
-        truth.append(SimulatedNodule(ci, li, long_mm, vol_mm3, density, solid_mm, placement, value))
+        truth.append(SimulatedNodule(ci, li, long_mm, vol_mm3, density, solid_mm, placement, value, seen_mm, seen_mm3))
     return out, truth
