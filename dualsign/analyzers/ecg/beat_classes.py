@@ -30,7 +30,7 @@ MORPH_CLASSES: tuple[str, ...] = ("SV", "V")
 MONOTONE: dict[str, int] = {
     "corr_qrs": -1, "corr_wide": -1, "corr_t": -1, "min_corr_qrs": -1, "min_corr_wide": -1, "resid": 1,
     "max_resid": 1, "width_ms": 1, "log_width": 1, "max_log_width": 1, "rel_dis_qrs": 1, "rel_dis_wide": 1,
-    "rel_dis_min_wide": 1, "rel_resid": 1, "rel_max_resid": 1,
+    "rel_dis_min_wide": 1, "rel_resid": 1, "rel_max_resid": 1, "p_wave": -1,
 }
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -54,7 +54,7 @@ RR_FEATURES: tuple[str, ...] = (
 MORPH_FEATURES: tuple[str, ...] = (
     "corr_qrs", "corr_wide", "corr_t", "corr_p", "log_amp", "width_ms", "log_width", "log_slope",
     "resid", "log_area", "min_corr_qrs", "min_corr_wide", "max_resid", "max_log_width",
-    "rel_dis_qrs", "rel_dis_wide", "rel_dis_min_wide", "rel_resid", "rel_max_resid",
+    "rel_dis_qrs", "rel_dis_wide", "rel_dis_min_wide", "rel_resid", "rel_max_resid", "p_wave",
 )
 
 
@@ -153,6 +153,13 @@ def _width_ms(w: np.ndarray) -> np.ndarray:
     return (last - first + 1) * (1000.0 / GRID_FS)
 
 
+def _p_rhythm(ok: np.ndarray, p_present: np.ndarray | None) -> bool:
+    """Enough P-preceded non-premature beats to be a rhythm of their own (not AF, junctional or P unknown)."""
+    if p_present is None or p_present.size != ok.size:
+        return False
+    return bool((ok & p_present.astype(bool)).sum() >= max(3, 0.1 * ok.size))
+
+
 def dominant_candidates(rr: np.ndarray, p_present: np.ndarray | None = None) -> np.ndarray:
     """Beats the dominant (conducted) template is built from: not premature and, when P-wave findings are
     given, preceded by a P wave. Timing alone fails in a strip dominated by a ventricular rhythm (VT at a
@@ -160,11 +167,9 @@ def dominant_candidates(rr: np.ndarray, p_present: np.ndarray | None = None) -> 
     ok = (rr[:, 3] >= 0.92) & (rr[:, 4] <= 1.5)
     if ok.sum() < 3:
         ok = np.ones(rr.shape[0], dtype=bool)
-    if p_present is not None and p_present.size == ok.size:
-        with_p = ok & p_present.astype(bool)
-        # Enough P-preceded beats to be a rhythm of their own; otherwise (AF, junctional) timing decides.
-        if with_p.sum() >= max(3, 0.1 * ok.size):
-            ok = with_p
+    # Enough P-preceded beats to be a rhythm of their own; otherwise (AF, junctional) timing decides.
+    if p_present is not None and _p_rhythm(ok, p_present):
+        ok = ok & p_present.astype(bool)
     return ok
 
 
@@ -276,8 +281,46 @@ def beat_features(
     # median of all beats: in a strip that is mostly VT that median is itself an ectopic beat.
     dis = np.stack([1.0 - p[:, 0], 1.0 - p[:, 1], 1.0 - worst[:, 1], p[:, 8], worst[:, 2]], axis=1)
     rel = np.log((dis + 0.01) / (np.median(dis[cand], axis=0) + 0.01))
-    morph = np.concatenate([rr, p, worst, rel], axis=1).astype(np.float32)
+    # A ventricular beat is not preceded by a conducted P wave. Only informative where the record has a P-wave
+    # rhythm at all; in AF, junctional rhythm or without delineation every beat reads "P present" (neutral).
+    no_p = _no_p_wave(rr, p_present)
+    rr_m = rr.copy()
+    # A beat without a P wave is judged on its shape, not its timing: inside a run of VT the ventricular beats
+    # are not premature against the local (ventricular) rhythm, and the few training records have few such runs.
+    rr_m[np.ix_(no_p, _TIMING_COLS)] = 1.0
+    rr_m[no_p, 0] = rr_m[no_p, 1] = rr[no_p, 2]
+    morph = np.concatenate([rr_m, p, worst, rel, (~no_p)[:, None]], axis=1).astype(np.float32)
     return np.nan_to_num(morph, nan=0.0, posinf=0.0, neginf=0.0), rr
+
+
+# Interval ratios set to 1 (the local rhythm) for beats without a P wave; pre_s and post_s become local_s.
+_TIMING_COLS = np.array([RR_FEATURES.index(n) for n in (
+    "pre_local", "post_local", "pre_post", "prevpre_local", "nextpost_local", "pre_prev4")])
+
+
+def _no_p_wave(rr: np.ndarray, p_present: np.ndarray | None) -> np.ndarray:
+    """Beats with no P wave in a record whose rhythm has P waves (all False without delineation, or in AF)."""
+    if p_present is None or p_present.size != rr.shape[0] or not _p_rhythm(dominant_candidates(rr, None),
+                                                                          p_present):
+        return np.zeros(rr.shape[0], dtype=bool)
+    return ~p_present.astype(bool)
+
+
+def conducted(rr: np.ndarray, p_present: np.ndarray | None) -> np.ndarray:
+    """Beats preceded by a P wave (in a P-wave rhythm) and not premature: conducted, so never called V
+    (a dissimilar shape there is noise or an axis change, as in MIT-BIH 108)."""
+    if p_present is None or p_present.size != rr.shape[0] or not _p_rhythm(dominant_candidates(rr, None),
+                                                                          p_present):
+        return np.zeros(rr.shape[0], dtype=bool)
+    return p_present.astype(bool) & (rr[:, 3] >= 0.92)
+
+
+def gate_v(p_morph: np.ndarray, is_conducted: np.ndarray) -> np.ndarray:
+    """Morphology probabilities with the V probability of conducted beats moved to SV."""
+    out = np.array(p_morph, dtype=np.float64, copy=True)
+    out[is_conducted, 0] += out[is_conducted, 1]
+    out[is_conducted, 1] = 0.0
+    return out
 
 
 # ------------------------------------------------------------------------------------------ inference
@@ -332,7 +375,7 @@ def classify_beats(
     order = np.argsort(r, kind="stable")
     hint = None if p_present is None else np.asarray(p_present, dtype=bool)[order]
     morph, rr = beat_features(signal, fs, lead_names, r[order], hint, filtered)
-    p_m = onnx_proba(MORPH_MODEL, morph)
+    p_m = gate_v(onnx_proba(MORPH_MODEL, morph), conducted(rr, hint))
     p_s = onnx_proba(RR_MODEL, rr)[:, 1]
     probs_sorted = combine(p_m, p_s)
     probs = np.empty_like(probs_sorted)

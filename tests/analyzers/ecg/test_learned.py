@@ -61,6 +61,37 @@ def test_v_beats_of_real_excerpt_on_detected_peaks() -> None:
     assert tp / max(int(pred_v.sum()), 1) >= 0.9  # positive predictivity
 
 
+def test_p_wave_feature_only_in_a_p_wave_rhythm() -> None:
+    sig, fs, names, ref, _ = _mitdb_excerpt()
+    col = len(bc.RR_FEATURES) + bc.MORPH_FEATURES.index("p_wave")
+    # Without delineation, or where almost no beat has a P wave (AF), the feature is neutral ("present").
+    for hint in (None, np.zeros(ref.size, dtype=bool)):
+        morph, _ = bc.beat_features(sig, fs, names, ref, hint)
+        assert np.all(morph[:, col] == 1.0)
+    # In a P-wave rhythm, a beat without a P wave reads 0.
+    hint = np.ones(ref.size, dtype=bool)
+    hint[5] = False
+    morph, _ = bc.beat_features(sig, fs, names, ref, hint)
+    assert morph[5, col] == 0.0 and np.all(np.delete(morph[:, col], 5) == 1.0)
+    # Its interval ratios are neutral (shape decides); the RR model's features keep the true timing.
+    rr_true = bc.rr_features(ref / fs)
+    assert np.all(morph[5, [3, 4, 5, 6, 7, 10]] == 1.0)
+    assert morph[5, 0] == pytest.approx(rr_true[5, 2])
+    np.testing.assert_allclose(np.delete(morph[:, :11], 5, axis=0), np.delete(rr_true, 5, axis=0), rtol=1e-6)
+
+
+def test_conducted_beats_are_never_v() -> None:
+    rr = bc.rr_features(np.arange(20) * 0.8)
+    assert not bc.conducted(rr, None).any()
+    hint = np.ones(20, dtype=bool)
+    hint[3] = False
+    cond = bc.conducted(rr, hint)
+    assert cond.sum() == 19 and not cond[3]
+    gated = bc.gate_v(np.tile([0.2, 0.8], (20, 1)), cond)
+    assert gated[3, 1] == 0.8 and np.all(np.delete(gated[:, 1], 3) == 0.0)
+    np.testing.assert_allclose(gated.sum(axis=1), 1.0)
+
+
 def test_labels_follow_input_order_and_any_rate() -> None:
     sig, fs, names, ref, _ = _mitdb_excerpt()
     peaks = detect_qrs(sig, fs)

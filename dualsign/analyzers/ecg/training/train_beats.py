@@ -68,17 +68,21 @@ def fit(params: dict[str, Any], x: np.ndarray, y: np.ndarray, groups: np.ndarray
 def signal_record(data: Path, rec: str) -> dict[str, Any]:
     """Features of one signal record on reference positions and on detected peaks (matched to reference)."""
     sig, fs, names, ref, labels = common.load_mitdb(data, rec)
-    morph, rr = bc.beat_features(sig, fs, names, ref, common.p_wave_present(sig, fs, names, ref))
+    p_ref = common.p_wave_present(sig, fs, names, ref)
+    morph, rr = bc.beat_features(sig, fs, names, ref, p_ref)
     det = common.detect(sig, fs, f"mitdb_{rec}")
-    dm, drr = bc.beat_features(sig, fs, names, det, common.p_wave_present(sig, fs, names, det))
+    p_det = common.p_wave_present(sig, fs, names, det)
+    dm, drr = bc.beat_features(sig, fs, names, det, p_det)
     match = common.match_peaks(ref, det, int(0.15 * fs))
     ok = match >= 0
     return {
         "morph": morph,
         "rr": rr,
         "y": np.asarray(labels),
+        "conducted": bc.conducted(rr, p_ref),
         "det_morph": dm[match[ok]],
         "det_rr": drr[match[ok]],
+        "det_conducted": bc.conducted(drr, p_det)[match[ok]],
         "det_y": np.asarray(labels)[ok],
         "n_ref": int(ref.size),
         "n_det": int(det.size),
@@ -114,10 +118,20 @@ def _morph_xy(sigrec: dict[str, dict[str, Any]], recs: list[str]) -> tuple[np.nd
 
 
 def _predict(
-    morph_m: HistGradientBoostingClassifier, rr_m: HistGradientBoostingClassifier, xm: np.ndarray, xr: np.ndarray
+    morph_m: HistGradientBoostingClassifier, rr_m: HistGradientBoostingClassifier, xm: np.ndarray, xr: np.ndarray,
+    cond: np.ndarray,
 ) -> np.ndarray:
     assert list(morph_m.classes_) == list(range(len(bc.MORPH_CLASSES))), morph_m.classes_
-    return bc.combine(morph_m.predict_proba(xm), rr_m.predict_proba(xr)[:, 1])
+    return bc.combine(bc.gate_v(morph_m.predict_proba(xm), cond), rr_m.predict_proba(xr)[:, 1])
+
+
+def _fixed_graph_name(path: Path) -> None:
+    """skl2onnx names the graph with a random uuid; a fixed name makes the exported file byte-reproducible."""
+    import onnx
+
+    model = onnx.load(str(path))
+    model.graph.name = path.stem
+    onnx.save(model, str(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         rm = fit(RR_PARAMS, *_rr_xy(ann, [o for o in ann_recs if o != r]))
         d = sigrec[r]
         rec_stats: dict[str, Any] = {"n_ref": d["n_ref"], "n_detected": d["n_det"], "n_matched": d["n_matched"]}
-        for key, xm, xr, y in (("ref", d["morph"], d["rr"], d["y"]), ("det", d["det_morph"], d["det_rr"], d["det_y"])):
-            pred = [bc.AAMI_CLASSES[i] for i in np.argmax(_predict(mm, rm, xm, xr), axis=1)]
+        for key, xm, xr, cond, y in (("ref", d["morph"], d["rr"], d["conducted"], d["y"]),
+                                     ("det", d["det_morph"], d["det_rr"], d["det_conducted"], d["det_y"])):
+            pred = [bc.AAMI_CLASSES[i] for i in np.argmax(_predict(mm, rm, xm, xr, cond), axis=1)]
             res[key]["true"] += list(y)
             res[key]["pred"] += pred
             rec_stats[key] = common.per_class_stats(list(y), pred, bc.AAMI_CLASSES)["per_class"]
@@ -210,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     mm = fit(MORPH_PARAMS, *_morph_xy(sigrec, list(MORPH_TRAIN)))
     rm = fit(RR_PARAMS, *_rr_xy(ann, ann_recs))
-    common.export_onnx(mm, len(bc.RR_FEATURES) + len(bc.MORPH_FEATURES), bc.MORPH_MODEL)
-    common.export_onnx(rm, len(bc.RR_FEATURES), bc.RR_MODEL)
+    _fixed_graph_name(common.export_onnx(mm, len(bc.RR_FEATURES) + len(bc.MORPH_FEATURES), bc.MORPH_MODEL))
+    _fixed_graph_name(common.export_onnx(rm, len(bc.RR_FEATURES), bc.RR_MODEL))
     bc._session.cache_clear()
     common.update_card(
         "beats",
