@@ -298,21 +298,24 @@ _TIMING_COLS = np.array([RR_FEATURES.index(n) for n in (
     "pre_local", "post_local", "pre_post", "prevpre_local", "nextpost_local", "pre_prev4")])
 
 
+def _p_in_p_rhythm(rr: np.ndarray, p_present: np.ndarray | None) -> np.ndarray | None:
+    """The P-wave findings as bool when the record has a P-wave rhythm; None without delineation or in AF."""
+    if p_present is None or not _p_rhythm(dominant_candidates(rr, None), p_present):
+        return None
+    return p_present.astype(bool)
+
+
 def _no_p_wave(rr: np.ndarray, p_present: np.ndarray | None) -> np.ndarray:
     """Beats with no P wave in a record whose rhythm has P waves (all False without delineation, or in AF)."""
-    if p_present is None or p_present.size != rr.shape[0] or not _p_rhythm(dominant_candidates(rr, None),
-                                                                          p_present):
-        return np.zeros(rr.shape[0], dtype=bool)
-    return ~p_present.astype(bool)
+    p = _p_in_p_rhythm(rr, p_present)
+    return np.zeros(rr.shape[0], dtype=bool) if p is None else ~p
 
 
 def conducted(rr: np.ndarray, p_present: np.ndarray | None) -> np.ndarray:
     """Beats preceded by a P wave (in a P-wave rhythm) and not premature: conducted, so never called V
     (a dissimilar shape there is noise or an axis change, as in MIT-BIH 108)."""
-    if p_present is None or p_present.size != rr.shape[0] or not _p_rhythm(dominant_candidates(rr, None),
-                                                                          p_present):
-        return np.zeros(rr.shape[0], dtype=bool)
-    return p_present.astype(bool) & (rr[:, 3] >= 0.92)
+    p = _p_in_p_rhythm(rr, p_present)
+    return np.zeros(rr.shape[0], dtype=bool) if p is None else p & (rr[:, 3] >= 0.92)
 
 
 def gate_v(p_morph: np.ndarray, is_conducted: np.ndarray) -> np.ndarray:
