@@ -1,0 +1,79 @@
+"""Outline (segmentation) accuracy alone, on simulated nodules in a *training* host: the development harness.
+
+    python benchmarks/ct_outline_training_hosts.py [--scans 12]
+
+Host: the Lung-PET-CT-Dx A0001 B-kernel series resampled to 1.25 mm (a training host; the evaluation hosts are
+never touched here), 10 simulated nodules per scan, seeds 1000, 1001, ... Each nodule >= 6 mm is outlined by
+`segment.segment` from its true centre with its true radius as the detector's scale, so detection plays no part:
+what is measured is the outline's long axis, volume and density type against the generator's truth (the whole
+ellipsoid, as the outline changes were designed against). Prints one JSON object, overall and by placement and
+density. The outline's settings were chosen on these figures; the evaluation figures are
+`benchmarks/ct_simulated_nodules.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from dualsign.analyzers.ct_nodule.lungs import segment_lungs
+from dualsign.analyzers.ct_nodule.read import CTVolume
+from dualsign.analyzers.ct_nodule.segment import segment
+from dualsign.analyzers.ct_nodule.validation.hosts import lesion_avoid_list, training_hosts
+from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
+
+HOST = "A0001-B-1.25mm"
+
+
+def errors(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    d = np.array([r["measured_mm"] - r["diameter_mm"] for r in rows])
+    v = np.array([(r["measured_mm3"] - r["volume_mm3"]) / r["volume_mm3"] for r in rows])
+    return {
+        "n": len(rows),
+        "long_axis_error_mean_abs_mm": round(float(np.mean(np.abs(d))), 3),
+        "long_axis_within_1_7mm": round(float(np.mean(np.abs(d) <= 1.7)), 3),
+        "volume_error_mean_abs_pct": round(100 * float(np.mean(np.abs(v))), 1),
+        "density_right": round(float(np.mean([r["measured_density"] == r["density"] for r in rows])), 3),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scans", type=int, default=12)
+    args = ap.parse_args()
+    host = next(h for h in training_hosts() if h.name == HOST)
+    vol = host.volume
+    rows: list[dict[str, Any]] = []
+    t0 = time.time()
+    for k in range(args.scans):
+        seed = 1000 + k
+        hu, sim = simulate_scan(vol.hu, vol.spacing, vol.index_to_lps, host.thickness_mm, 10, seed,
+                                avoid=lesion_avoid_list(host))
+        scan = CTVolume(hu, vol.spacing, vol.origin, vol.axes, host.thickness_mm, meta=dict(vol.meta))
+        lungs = segment_lungs(scan)
+        for t in sim:
+            if t.diameter_mm < 6.0:
+                continue
+            seg = segment(scan, np.array(t.center_index), t.diameter_mm / 2, lungs.closed, lungs.factor)
+            if seg.ok:
+                rows.append({"seed": seed, "placement": t.placement, "density": t.density,
+                             "diameter_mm": t.diameter_mm, "volume_mm3": t.volume_mm3,
+                             "measured_mm": seg.long_axis_mm, "measured_mm3": seg.volume_mm3,
+                             "measured_density": seg.density})
+        print(f"seed {seed}: {len(rows)} outlines ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+    out: dict[str, Any] = {"host": HOST, "scans": args.scans, "all": errors(rows)}
+    for key in ("placement", "density"):
+        out[f"by_{key}"] = {v: errors([r for r in rows if r[key] == v]) for v in sorted({r[key] for r in rows})}
+    out["command"] = f"python benchmarks/ct_outline_training_hosts.py --scans {args.scans}"
+    json.dump(out, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
