@@ -15,8 +15,12 @@ smaller T wave, nor a baseline step that of the P wave. Whether there is a P wav
 largest deflection from the isoelectric level. T end and P onset come from the
 trapezium-area method (Vazquez-Seisdedos et al. 2011): from the steepest point of the wave's outer flank, the
 boundary is the point that maximises the area of the trapezium it spans with a fixed far point; P offset from
-the area method (Zhang). The T end is also kept before the next beat's P wave. Leads are fused by the median
-over the leads where the wave is clear.
+the area method (Zhang). The T end is also kept before the next beat's P wave. Where the T "peak" of a lead is
+a trough (or peak) that barely stands out from the ST segment sloping into it, and the signal then swings much
+further into the opposite direction and comes back, that trough is the bottom of a depressed, sloping ST segment
+(or the first phase of a biphasic T) and the lead's T end is taken after the later deflection. Leads are fused
+by the median over the leads where the wave is clear. The next beat's P window still starts after the T end
+without that late-phase rule (the P-wave findings do not depend on it).
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ P_EDGE_MS = 25.0  # a P peak this close to its window's start is the previous T 
 P_EDGE_RR_S = 0.6  # except at rates of 100/min and more, where the P wave follows the T wave without a gap
 P_MIN_MS = 40.0  # narrower "P waves" are T-wave tails or noise
 T_RR = 0.6  # T peak before 60 % of the next RR: later than that is usually the next P wave
+T_LATE_MS = 250.0  # a later, opposite T phase peaks at most this long after the first (and before t_max) ...
+T_LATE_SWING = 3.0  # ... swings at least this many times the first phase's prominence ...
+T_LATE_FALL = 0.2  # ... and comes back by at least this fraction of its swing
 
 
 @dataclass
@@ -210,6 +217,51 @@ def _median(pos: np.ndarray, part: np.ndarray) -> np.ndarray:
     return np.where(k > 0, (lo + hi) // 2, -1).astype(np.int64)
 
 
+def _fuse_t_end(t_end: np.ndarray, stop: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """T end per beat: median over the leads whose T is at least T_LEAD_FRAC of the largest (a: (nb, leads))."""
+    part = (a >= T_LEAD_FRAC * a.max(axis=1)[:, None]) & (a > 0.03)
+    # A T end pinned to the end of its search window found no end there: leave that lead out when another
+    # lead has a clear one.
+    clear = part & (t_end < stop)
+    part = np.where(clear.any(axis=1)[:, None], clear, part)
+    return _median(t_end, part)
+
+
+def _late_phase(
+    xl: np.ndarray, pk: np.ndarray, amp: np.ndarray, t_max: np.ndarray, ms: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per beat and lead: T end on a later, opposite deflection that is the T wave proper.
+
+    A trough (or peak) that stands out little from the ST segment before it (its prominence, |amp|) but from
+    which the signal swings at least T_LATE_SWING times as far into the opposite direction within
+    T_LATE_MS, and comes back from there by at least T_LATE_FALL of that swing, is the bottom of a sloping
+    ST segment (or the first phase of a biphasic T); the annotators end the T wave after the later
+    deflection. Returns that deflection's trapezium end, its search limit, and where the rule applies (the
+    end must lie before the limit: a later phase with no end of its own is no T wave).
+    """
+    n, n_leads = xl.shape
+    sign = np.sign(amp)
+    w = max(2, int(round(T_LATE_MS * ms)))
+    offs = np.arange(w)[None, :, None]
+    idx = pk[:, None, :] + offs  # (nb, win, leads)
+    inside = (idx <= np.minimum(pk + w - 1, t_max[:, None])[:, None, :]) & (idx < n)
+    y = -sign[:, None, :] * xl[np.clip(idx, 0, n - 1), np.arange(n_leads)[None, None, :]]  # later phase up
+    kq = np.argmax(np.where(inside, y, -np.inf), axis=1)  # (nb, leads)
+    yq = np.take_along_axis(y, kq[:, None, :], axis=1)[:, 0, :]
+    swing = yq - y[:, 0, :]
+    back = yq - np.min(np.where(inside & (offs >= kq[:, None, :]), y, np.inf), axis=1)
+    q = pk + kq
+    stop = np.minimum(q + int(T_TAIL_MS * ms), t_max[:, None])
+    late = (sign != 0) & (kq > 0) & (swing >= T_LATE_SWING * np.abs(amp)) & (back >= T_LATE_FALL * swing)
+    end = np.full_like(q, -1)
+    rows = np.flatnonzero(late.any(axis=1))  # few beats: the trapezium only where the rule may apply
+    if rows.size:
+        far = int(round(T_TRAP_MS * ms))
+        end[rows] = _trapezium(xl, q[rows], stop[rows], -sign[rows], far, int(300 * ms), forward=True)
+    late &= end < stop
+    return end, stop, late
+
+
 def _qrs_edge(
     dm: np.ndarray, r: np.ndarray, ms: float, smooth_ms: float, hold_ms: float, frac: float, onset: bool
 ) -> np.ndarray:
@@ -300,21 +352,17 @@ def delineate(
     t_end = _trapezium(xl, t_pk, stop, np.sign(t_amp), int(round(T_TRAP_MS * ms)), int(300 * ms), forward=True)
     a = np.abs(t_amp)
     amax = a.max(axis=1)
-    part = (a >= T_LEAD_FRAC * amax[:, None]) & (a > 0.03)
-    # A T end pinned to the end of its search window found no end there: leave that lead out when another
-    # lead has a clear one.
-    clear = part & (t_end < stop)
-    part = np.where(clear.any(axis=1)[:, None], clear, part)
     t_found = t_ok & (amax > 0.03)
-    t_off = _median(t_end, part)
+    late_end, late_stop, late = _late_phase(xl, t_pk, t_amp, t_max, ms)
+    # The P window is still bounded by the T end before the late-phase rule (it decides which P waves are found).
+    p_bound = np.where(t_found, _fuse_t_end(t_end, stop, a), -1)
+    t_off = np.where(t_found, _fuse_t_end(np.where(late, late_end, t_end), np.where(late, late_stop, stop), a), -1)
     best = np.argmax(a, axis=1)
-    t_peak = t_pk[rows, best]
-    t_off = np.where(t_found, t_off, -1)
-    t_peak = np.where(t_found, t_peak, -1)
+    t_peak = np.where(t_found, t_pk[rows, best], -1)
 
     # --- P wave: after the previous beat's T end (or 60 % of the RR when it has none), before QRS onset
     # For a lone (median) beat the previous T end is its own T end one RR earlier.
-    prev_t = np.concatenate([[-1], t_off[:-1]]) if rr_s is None else np.where(t_off > 0, t_off - rr_prev, -1)
+    prev_t = np.concatenate([[-1], p_bound[:-1]]) if rr_s is None else np.where(p_bound > 0, p_bound - rr_prev, -1)
     lim = np.maximum(r - (0.6 * rr_prev).astype(np.int64), qrs_on - int(300 * ms))
     p_lo = np.where(prev_t > 0, np.maximum(prev_t + int(20 * ms), lim), lim)
     p_hi = qrs_on - int(20 * ms)

@@ -88,3 +88,25 @@ def test_t_peak_is_the_wave_not_a_depressed_st_segment() -> None:
     i = 5
     assert abs((b.t_peak[i] - r[i]) / fs - 0.30) < 0.03
     assert b.t_off[i] - r[i] > 0.35 * fs
+
+
+def test_t_end_after_the_t_wave_that_follows_a_down_sloping_st_segment() -> None:
+    """Depressed ST sloping down into a trough, then a late T wave whose fall lies past the T-peak window.
+
+    The trough stands out more than the T wave inside that window and is taken as the T peak; the T wave is
+    the later, opposite deflection it swings into, so the T ends after that deflection, not at its peak.
+    """
+    fs, rr, tp = 500.0, 0.8, 0.46
+    t = np.arange(int(12 * rr * fs)) / fs
+    x = np.zeros_like(t)
+    r = (np.arange(1, 11) * rr * fs).astype(int)
+    for ri in r:
+        u = t - ri / fs
+        x += 0.15 * np.exp(-(((u + 0.16) / 0.025) ** 2)) + 1.2 * np.exp(-((u / 0.012) ** 2))
+        st = 0.1 * (1 + np.tanh((u - 0.04) / 0.01)) + 0.12 * np.clip((u - 0.05) / (tp - 0.12), 0, 1)
+        x -= st * 0.5 * (1 - np.tanh((u - tp + 0.07) / 0.02))  # ST: down 0.2 mV at J, then sloping on
+        x += 0.1 * np.exp(-(((u - tp) / 0.035) ** 2))  # T wave
+    b = delineate(prepare(x[:, None], fs), fs, r)
+    i = 5
+    # Ends ~70 ms after its peak, as the T of the plain synthetic beat (sd 35 ms) does.
+    assert (tp + 0.04) * fs < b.t_off[i] - r[i] < (tp + 0.12) * fs
