@@ -1,14 +1,15 @@
 """Outline (segmentation) accuracy alone, on simulated nodules in a *training* host: the development harness.
 
-    python benchmarks/ct_outline_training_hosts.py [--scans 12]
+    python benchmarks/ct_outline_training_hosts.py [--scans 12] [--slice-mm 1.25] [--rows FILE]
 
 Host: the Lung-PET-CT-Dx A0001 B-kernel series resampled to 1.25 mm (a training host; the evaluation hosts are
-never touched here), 10 simulated nodules per scan, seeds 1000, 1001, ... Each nodule >= 6 mm is outlined by
-`segment.segment` from its true centre with its true radius as the detector's scale, so detection plays no part:
-what is measured is the outline's long axis, volume and density type against the generator's truth (the whole
-ellipsoid, as the outline changes were designed against). Prints one JSON object, overall and by placement and
-density. The outline's settings were chosen on these figures; the evaluation figures are
-`benchmarks/ct_simulated_nodules.py`.
+never touched here), or to another slice step with --slice-mm (2.5 mm: the thick-slice case of the evaluation's
+LIDC-IDRI-0001 host, on training data), 10 simulated nodules per scan, seeds 1000, 1001, ... Each nodule >= 6 mm
+is outlined by `segment.segment` from its true centre with its true radius as the detector's scale, so detection
+plays no part: what is measured is the outline's long axis, volume and density type against the generator's truth
+(the whole ellipsoid, as the outline changes were designed against). Prints one JSON object, overall and by
+placement and density; --rows writes each nodule's truth and measurement. The outline's settings were chosen on
+these figures; the evaluation figures are `benchmarks/ct_simulated_nodules.py`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.ct_nodule.lungs import segment_lungs
-from dualsign.analyzers.ct_nodule.read import CTVolume
+from dualsign.analyzers.ct_nodule.read import CTVolume, read_ct
 from dualsign.analyzers.ct_nodule.segment import segment
-from dualsign.analyzers.ct_nodule.validation.hosts import lesion_avoid_list, training_hosts
+from dualsign.analyzers.ct_nodule.validation.hosts import SERIES_B, TUMOUR_A0001, Host, lesion_avoid_list, resample_z
 from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
-
-HOST = "A0001-B-1.25mm"
 
 
 def errors(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -45,8 +44,11 @@ def errors(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scans", type=int, default=12)
+    ap.add_argument("--slice-mm", type=float, default=1.25, help="slice step the B-kernel host is resampled to")
+    ap.add_argument("--rows", help="write one JSON line per outlined nodule to this file")
     args = ap.parse_args()
-    host = next(h for h in training_hosts() if h.name == HOST)
+    name = f"A0001-B-{args.slice_mm:g}mm"
+    host = Host(name, resample_z(read_ct([SERIES_B]), args.slice_mm), args.slice_mm, [TUMOUR_A0001])
     vol = host.volume
     rows: list[dict[str, Any]] = []
     t0 = time.time()
@@ -61,15 +63,20 @@ def main() -> int:
                 continue
             seg = segment(scan, np.array(t.center_index), t.diameter_mm / 2, lungs.closed, lungs.factor)
             if seg.ok:
-                rows.append({"seed": seed, "placement": t.placement, "density": t.density,
-                             "diameter_mm": t.diameter_mm, "volume_mm3": t.volume_mm3,
+                rows.append({"seed": seed, "center_index": [round(float(c), 1) for c in t.center_index],
+                             "placement": t.placement, "density": t.density,
+                             "diameter_mm": t.diameter_mm, "volume_mm3": t.volume_mm3, "solid_mm": t.solid_mm,
+                             "visible_diameter_mm": t.visible_diameter_mm, "measured_solid_mm": seg.solid_part_mm,
                              "measured_mm": seg.long_axis_mm, "measured_mm3": seg.volume_mm3,
                              "measured_density": seg.density})
         print(f"seed {seed}: {len(rows)} outlines ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
-    out: dict[str, Any] = {"host": HOST, "scans": args.scans, "all": errors(rows)}
+    if args.rows:
+        with open(args.rows, "w") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+    out: dict[str, Any] = {"host": name, "scans": args.scans, "all": errors(rows)}
     for key in ("placement", "density"):
         out[f"by_{key}"] = {v: errors([r for r in rows if r[key] == v]) for v in sorted({r[key] for r in rows})}
-    out["command"] = f"python benchmarks/ct_outline_training_hosts.py --scans {args.scans}"
+    out["command"] = f"python benchmarks/ct_outline_training_hosts.py --scans {args.scans} --slice-mm {args.slice_mm:g}"
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0
