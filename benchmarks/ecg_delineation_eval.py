@@ -1,6 +1,7 @@
 """Wave boundaries vs the QT Database cardiologist marks (annotator 1, `.q1c`).
 
     python benchmarks/ecg_delineation_eval.py [--data /work/shared/data/ecg/qtdb] [--records sel100 ...]
+        [--half A|B] [--median-beat] [--per-record t_off]
 
 Beats: each marked beat is matched to the nearest beat of our detector (`detect_qrs` on both leads) when
 that is within 100 ms of the marked QRS peak; unmatched marks count as missed. Leads: the delineator sees
@@ -12,7 +13,9 @@ Printed: mean and SD pooled over all matched beats (the strict figure, compared 
 for the SD: P on 10.2, QRS on 6.5, QRS off 11.6, T end 30.6 ms), and the per-record SD averaged over
 records (the convention of several published delineators; more lenient, shown for comparison only).
 `--median-beat` also delineates each record's median beat (as the statements do) and compares it with the
-median of the marks relative to the QRS peak, one value per record.
+median of the marks relative to the QRS peak, one value per record. `--per-record WAVE` lists each record's
+mean and SD for that wave and its share of the pooled variance (sum of its squared deviations from the pooled
+mean over the pooled total), largest first: where the pooled SD comes from.
 
 All 55 records are development data: nothing is held out. The delineator's numeric settings (QRS activity
 fractions, smoothing and hold times, onset correction; trapezium far points; T-peak and T-end search limits;
@@ -82,15 +85,18 @@ def main() -> int:
     ap.add_argument("--records", nargs="*")
     ap.add_argument("--half", choices=["A", "B"], help="A: even-indexed sorted records (tuning), B: odd")
     ap.add_argument("--median-beat", action="store_true", help="also score the median-beat delineation")
+    ap.add_argument("--per-record", choices=sorted(CSE_SD), help="per-record breakdown of this wave's errors")
     args = ap.parse_args()
     data = Path(args.data)
-    records = args.records or sorted((data / "RECORDS").read_text().split())
+    all_records = sorted((data / "RECORDS").read_text().split())
+    records = args.records or all_records
     if args.half:
         records = records[0::2] if args.half == "A" else records[1::2]
     errs: dict[str, list[float]] = {k: [] for k in CSE_SD}
     rec_sd: dict[str, list[float]] = {k: [] for k in CSE_SD}
     med_errs: dict[str, list[float]] = {k: [] for k in CSE_SD}
     missed: dict[str, int] = {k: 0 for k in CSE_SD}
+    by_rec: dict[str, np.ndarray] = {}
     for rec in records:
         ecg = read_ecg(data / rec)
         ref = reference(data / rec)
@@ -118,6 +124,8 @@ def main() -> int:
         for k in CSE_SD:
             if len(errs[k]) - n_before[k] >= 2:
                 rec_sd[k].append(float(np.std(errs[k][n_before[k] :])))
+        if args.per_record:
+            by_rec[rec] = np.asarray(errs[args.per_record][n_before[args.per_record] :])
     print(f"{len(records)} records; pooled over beats, and SD per record averaged over records")
     print(f"{'wave':>8} {'n':>5} {'missed':>6} {'mean ms':>8} {'SD ms':>7} {'CSE SD':>7}  within  {'rec-avg SD':>10}")
     for k, tol in CSE_SD.items():
@@ -128,6 +136,8 @@ def main() -> int:
             f"{k:>8} {e.size:>5} {missed[k]:>6} {e.mean():8.1f} {e.std():7.1f} {tol:7.1f}  "
             f"{'yes' if e.std() <= tol else 'no ':>6}  {np.mean(rec_sd[k]):10.1f}"
         )
+    if args.per_record:
+        _print_per_record(args.per_record, by_rec, all_records)
     if args.median_beat:
         print("median beat (one value per record: ours on the median beat - median of the marks)")
         for k in CSE_SD:
@@ -135,6 +145,19 @@ def main() -> int:
             if e.size:
                 print(f"{k:>8} {e.size:>5} records {e.mean():8.1f} {e.std():7.1f}")
     return 0
+
+
+def _print_per_record(wave: str, by_rec: dict[str, np.ndarray], all_records: list[str]) -> None:
+    """Each record's mean and SD and its share of the pooled variance of one wave's errors, largest first."""
+    pooled = np.concatenate([e for e in by_rec.values() if e.size] or [np.zeros(0)])
+    if pooled.size == 0:
+        return
+    total = float(np.sum((pooled - pooled.mean()) ** 2)) or 1.0
+    half = {rec: "A" if i % 2 == 0 else "B" for i, rec in enumerate(all_records)}
+    rows = [(100.0 * float(np.sum((e - pooled.mean()) ** 2)) / total, rec, e) for rec, e in by_rec.items() if e.size]
+    print(f"{wave} per record (half of the sorted list; share of the pooled variance)")
+    for share, rec, e in sorted(rows, key=lambda t: -t[0]):
+        print(f"{rec:>9} {half.get(rec, '?'):>2} {e.size:>4} {e.mean():8.1f} {e.std():7.1f} {share:6.1f} %")
 
 
 def _median_beat_errors(
