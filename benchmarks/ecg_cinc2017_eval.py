@@ -14,6 +14,10 @@ CinC-format folder; on the developer records that is in-sample, so use it on rec
 the fold that did not train on that record (same folds as --cv) and maps its findings to the CinC classes the way
 the issue's evaluation does: `~` when quality.usable is false, `A` when any rhythm episode is AF, `N` when the only
 rhythm is sinus and no statement is abnormal, `O` otherwise. It also counts AFL episodes per reference class.
+--dump writes one JSON line per record: the mapping and its reasons, the quality verdict, the rhythm probabilities,
+episodes, statements and per-beat calls [sample, aami, ectopy_confirmed, qrs_on, qrs_off, p_on].
+On a shared machine run it with OMP_NUM_THREADS=1: the fold feature models predict with OpenMP threads otherwise,
+which spin against other jobs (> 10 min instead of about 2.5 min for the 4000 records on 2 loaded cores).
 """
 
 from __future__ import annotations
@@ -91,7 +95,14 @@ def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None, cnn: 
         pred.append(cinc_class(raw))
         rows.append({"record": recs[i], "reference": lab, "mapped": pred[-1], "usable": raw["quality"]["usable"],
                      "rhythm": sorted({e["label"] for e in raw["rhythm"]}),
-                     "abnormal_statements": [s["text"] for s in raw["statements"] if s["abnormal"]]})
+                     "abnormal_statements": [s["text"] for s in raw["statements"] if s["abnormal"]],
+                     "reasons": raw["quality"]["reasons"], "warnings": raw["quality"]["warnings"],
+                     "probabilities": raw["rhythm_probabilities"], "episodes": raw["rhythm"],
+                     "statements": [{k: s[k] for k in ("code", "text", "abnormal", "critical", "criteria")}
+                                    for s in raw["statements"]],
+                     "beats": [[b["sample"], b["aami"], b["ectopy_confirmed"], b["qrs_on"], b["qrs_off"],
+                                b["p_on"]] for b in raw["beats"]],
+                     "fs": raw["fs_hz"], "duration_s": raw["duration_s"]})
         if any(e["label"] == "AFL" for e in raw["rhythm"]):
             afl[lab] += 1
             afl_records.append(f"{recs[i]}:{lab}")

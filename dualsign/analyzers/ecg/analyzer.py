@@ -42,11 +42,26 @@ from dualsign.analyzers.ecg.statements import (
 VERSION = "0.1.0"
 DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
 SCHEMA_VERSION = "1"
+NOISE_REASON = (
+    "rhythm not classifiable: noise (the rhythm model rates noise most probable, P {p:.2f}); record again with "
+    "the patient still and relaxed and the electrodes in firm contact"
+)
+NOISE_RUN_NOTE = (
+    "; it holds a fast wide-complex run (>= 3 beats >= 100 /min) that may be artefact or ventricular "
+    "tachycardia: repeat the recording now"
+)
 
 BeatFn = Callable[
     [np.ndarray, float, list[str], np.ndarray, np.ndarray, np.ndarray | None], tuple[list[str], np.ndarray]
 ]
 RhythmFn = Callable[[np.ndarray, float, list[str], np.ndarray, list[str], Bands | None], dict[str, float]]
+
+
+def noise_reason(p: dict[str, float], labels: list[str], r: np.ndarray, fs: float, qrs_ms: np.ndarray) -> str:
+    """Why a strip the rhythm model rates noise is not interpreted. A fast wide run in the noise may be artefact
+    or VT; no one can tell from this strip, so then the retake is asked for at once, not in the routine queue."""
+    in_noise = ectopy.confirm(labels, r, fs, np.zeros(r.size, bool), qrs_ms, noise_span=np.ones(r.size, bool))
+    return NOISE_REASON.format(p=p.get("~", 0.0)) + (NOISE_RUN_NOTE if "V" in in_noise.labels else "")
 
 
 def _load_learned() -> tuple[BeatFn | None, RhythmFn | None, dict[str, Any] | None, str]:
@@ -165,6 +180,7 @@ class ECGAnalyzer:
         # xf (delineation's 0.5-40 Hz band-pass) is the very filter the beat and rhythm models cut windows from
         labels, beat_src = self._classify(x, xf, fs, names, r, qrs_ms, b.p_present)
         rhythm_src = "rules"
+        window_probs: list[dict[str, float]] = []
         if quality.usable and r.size >= 3:
             lab_arr = np.array(labels)
             rr_all = np.diff(r) / fs
@@ -193,6 +209,14 @@ class ECGAnalyzer:
                 return rules.rule_rhythm_probabilities(rr_w, p_frac, True)
 
             af, window_probs = af_windows(rec.n_samples, fs, r, probs_for)
+            # A strip the rhythm model rates noise ("~" its most probable class) has no rhythm anyone could
+            # state from it: the beat classifier's V calls there are artefact bursts read as beats. Reject it
+            # with a reason the technologist can act on (a retake), rather than report ectopy from noise. Only a
+            # record judged as one span (<= 90 s: the strips the model was trained on); in a long record one
+            # noisy window does not make the rest unreadable.
+            if rhythm_src == "learned" and len(window_probs) == 1 and ectopy.rates_noise(window_probs[0]):
+                quality = qc.reject(quality, noise_reason(window_probs[0], labels, r, fs, qrs_ms))
+        if quality.usable and r.size >= 3:
             # QRS like the template: conducted beats, premature (S) ones included: in flutter with variable
             # conduction the classifier often calls the early-conducted beats S
             dominant = (lab_arr != "V") & (corr >= 0.8)
@@ -205,11 +229,15 @@ class ECGAnalyzer:
             afl, afl_measures = afl_windows(rec.n_samples, fs, r, flutter_for)
             noisy = corr < 0.3 if rec.duration_s > 90 else np.zeros(r.size, bool)
             normal_span = np.zeros(r.size, dtype=bool)
+            sure_normal = np.zeros(r.size, dtype=bool)
+            noise_span = np.zeros(r.size, dtype=bool)
             if rhythm_src == "learned":  # the rule stand-in is no second reader
                 for (a, z), p in zip(analysis_spans(rec.n_samples, fs), window_probs, strict=True):
-                    if ectopy.rates_normal(p):
-                        normal_span[(r >= a) & (r < z)] = True
-            calls = ectopy.confirm(labels, r, fs, normal_span, qrs_ms)
+                    in_span = (r >= a) & (r < z)
+                    normal_span[in_span] = ectopy.rates_normal(p)
+                    sure_normal[in_span] = ectopy.rates_confidently_normal(p)
+                    noise_span[in_span] = ectopy.rates_noise(p)
+            calls = ectopy.confirm(labels, r, fs, normal_span, qrs_ms, sure_normal, noise_span)
             eps = episodes(r, fs, rec.n_samples, calls.labels, af, b.p_present, noisy, afl, normal_span)
             use = (lab_arr == "N") & (corr > 0.6)
             mb = median_beat(xf, fs, r, use, lead_ok, x)
@@ -224,7 +252,6 @@ class ECGAnalyzer:
             if extra is not None:  # "Normal ECG" no longer holds
                 stmts = [s for s in stmts if s.key != "normal"] + [extra]
         else:
-            window_probs = []
             calls = None
             eps = [Episode("NOISE", 0.0, rec.duration_s, int(r.size))]
             meas = measurements(None, fs, names, np.zeros(0, np.int64), np.zeros(0, bool), lead_ok)

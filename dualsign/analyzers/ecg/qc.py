@@ -150,3 +150,8 @@ def assess(
                 f"beats match the dominant beat): too noisy to interpret"
             )
     return QualityReport(not reasons, reasons, warnings, leads, consistency), corr
+
+
+def reject(report: QualityReport, reason: str) -> QualityReport:
+    """The same report, not usable, with one more reason (a verdict reached after QC, e.g. by the rhythm model)."""
+    return QualityReport(False, [*report.reasons, reason], report.warnings, report.leads, report.beat_consistency)

@@ -441,8 +441,9 @@ def unconfirmed_ectopy_statement(calls: EctopyCalls, window_probs: list[dict[str
             "v_calls": calls.unconfirmed_v,
             "s_calls": calls.unconfirmed_s,
             "p_normal_sinus": round(min(p_n), 3) if p_n else None,
-            "rule": "single-beat V/S calls in a span the rhythm model rates normal sinus rhythm are not stated "
-            "as PVCs/PACs; a run of >= 3 wide V beats >= 100 /min faster than the rhythm before it always is",
+            "rule": "single-beat V/S calls in a span the rhythm model rates normal sinus rhythm (or noise) are "
+            "not stated as PVCs/PACs; a run of >= 3 wide V beats >= 100 /min faster than the rhythm before it "
+            "is, unless the model rates the span normal sinus rhythm with P >= 0.6",
         },
         abnormal=False,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dualsign.analyzers.ecg.ectopy import confirm, rates_normal
+from dualsign.analyzers.ecg.ectopy import confirm, rates_confidently_normal, rates_noise, rates_normal
 from dualsign.analyzers.ecg.rhythm import episodes
 from dualsign.analyzers.ecg.statements import interpret
 
@@ -79,3 +79,35 @@ def test_missing_p_waves_do_not_make_a_normal_span_other() -> None:
     on = episodes(r, FS, int(30 * FS), labels, no_p, no_p, no_p, normal_span=np.ones(r.size, bool))
     assert [e.label for e in off] == ["OTHER"]
     assert [e.label for e in on] == ["SINUS"]
+
+
+def test_fast_wide_run_in_a_confidently_normal_span_is_only_noted() -> None:
+    """Where the rhythm model is sure of normal sinus rhythm (P(N) >= 0.6), a brief fast wide "run" is taken for
+    electrode motion: marked, counted as not confirmed, not stated as VT."""
+    r, labels = _strip(run_rr_s=0.4, n_run=4)
+    ones = np.ones(r.size, bool)
+    calls = confirm(labels, r, FS, ones, np.full(r.size, 140.0), confident_normal=ones)
+    assert "V" not in calls.labels and calls.unconfirmed_v == 4 and not calls.confirmed.any()
+    eps = episodes(r, FS, int(30 * FS), calls.labels, ~ones, ones, ~ones)
+    assert not any(e.label == "VT" for e in eps)
+    # the same run where the model rates N but less surely is stated (test above); so is one where the run's
+    # beats are not all in the confident span (a window boundary in a long record)
+    part = ones.copy()
+    part[13:] = False
+    assert confirm(labels, r, FS, ones, np.full(r.size, 140.0), confident_normal=part).labels.count("V") == 4
+
+
+def test_noise_span_confirms_no_isolated_ectopy() -> None:
+    r, labels = _strip(isolated_v=True)
+    zeros = np.zeros(r.size, bool)
+    calls = confirm(labels, r, FS, zeros, np.full(r.size, 130.0), noise_span=~zeros)
+    assert calls.unconfirmed_v == 1 and "V" not in calls.labels
+
+
+def test_confidence_and_noise_ratings() -> None:
+    assert rates_confidently_normal({"N": 0.6, "A": 0.1, "O": 0.2, "~": 0.1})
+    assert not rates_confidently_normal({"N": 0.55, "A": 0.05, "O": 0.3, "~": 0.1})
+    assert not rates_confidently_normal({})
+    assert rates_noise({"N": 0.3, "A": 0.05, "O": 0.3, "~": 0.35})
+    assert not rates_noise({"N": 0.5, "A": 0.05, "O": 0.1, "~": 0.35})
+    assert not rates_noise({})
