@@ -89,27 +89,27 @@ def _windows(center: np.ndarray, start: int, stop: int, n: int) -> tuple[np.ndar
     return np.clip(idx, 0, n - 1), valid
 
 
-def _area_curve(x: np.ndarray, w: int, forward: bool) -> np.ndarray:
-    """A(t) = sum over the w samples after (or before) t of x(j) - x(t), for every t and lead."""
-    n = x.shape[0]
-    c = np.empty((n + 1, x.shape[1]))
-    c[0] = 0.0
-    np.cumsum(x, axis=0, out=c[1:])
-    w = min(w, n - 1)
-    s = np.empty_like(x)
-    cnt = np.empty((n, 1))
-    # Slices, not fancy indexing: this runs on whole 30-min records.
-    if forward:  # sum x[t .. t+w]
-        s[: n - w] = c[w + 1 :] - c[: n - w]
-        cnt[: n - w] = w + 1
-        s[n - w :] = c[n] - c[n - w : n]
-        cnt[n - w :, 0] = n - np.arange(n - w, n)
-    else:  # sum x[t-w .. t]
-        s[w:] = c[w + 1 :] - c[: n - w]
-        cnt[w:] = w + 1
-        s[:w] = c[1 : w + 1]
-        cnt[:w, 0] = np.arange(1, w + 1)
-    return s - cnt * x
+class _AreaBefore:
+    """A(t) = sum over the w samples before t (and t itself) of x(j) - x(t), per lead, evaluated only at the
+    samples asked for: from one running sum over the record, each value the same arithmetic as when A is
+    computed for every sample (c[t+1] - c[t-w] - (w+1) x(t); near the start c[t+1] - (t+1) x(t))."""
+
+    def __init__(self, x: np.ndarray, w: int) -> None:
+        n = x.shape[0]
+        c = np.empty((n + 1, x.shape[1]))
+        c[0] = 0.0
+        np.cumsum(x, axis=0, out=c[1:])
+        self.x, self.c, self.w, self.n = x, c, min(w, n - 1), n
+
+    def __call__(self, idx: np.ndarray) -> np.ndarray:
+        """A at idx (..., leads): sample indices in [0, n), one column per lead."""
+        lead = np.arange(idx.shape[-1])
+        w = self.w
+        full = idx >= w
+        hi = self.c[idx + 1, lead]
+        s = np.where(full, hi - self.c[np.maximum(idx - w, 0), lead], hi)
+        cnt = np.where(full, float(w + 1), (idx + 1).astype(np.float64))
+        return s - cnt * self.x[idx, lead]
 
 
 def _wave(
@@ -169,14 +169,14 @@ def _prominent(
     return peak, amp, has
 
 
-def _boundary(area: np.ndarray, start: np.ndarray, stop: np.ndarray, max_len: int, sign: np.ndarray) -> np.ndarray:
-    """Per beat and lead: argmax over [start, stop) of sign * area (area: (n, leads)); start/stop (nb, leads)."""
-    n, n_leads = area.shape
+def _boundary(area: _AreaBefore, start: np.ndarray, stop: np.ndarray, max_len: int, sign: np.ndarray) -> np.ndarray:
+    """Per beat and lead: argmax over [start, stop) of sign * area; start/stop (nb, leads)."""
+    n = area.n
     offs = np.arange(max_len)
     idx = start[:, None, :] + offs[None, :, None]  # (nb, win, leads)
     valid = (idx < stop[:, None, :]) & (idx >= 0) & (idx < n)
     idxc = np.clip(idx, 0, n - 1)
-    vals = np.take_along_axis(area, idxc.reshape(-1, n_leads), axis=0).reshape(idxc.shape) * sign[:, None, :]
+    vals = area(idxc) * sign[:, None, :]
     vals = np.where(valid, vals, -np.inf)
     k = np.argmax(vals, axis=1)
     return np.take_along_axis(idxc, k[:, None, :], axis=1)[:, 0, :]
@@ -376,7 +376,7 @@ def delineate(
     base_p = np.where((cnt > 0)[:, None], base_p, xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)])
     nidx, nvalid = _windows(qrs_on, -int(300 * ms), -int(20 * ms), n)
     noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], hf[nidx] ** 2, 0.0), axis=1))  # (nb, leads)
-    area_off = _area_curve(xl, max(2, int(round(P_AREA_MS * ms))), forward=False)
+    area_off = _AreaBefore(xl, max(2, int(round(P_AREA_MS * ms))))
     edge = p_lo + np.where(rr_prev >= P_EDGE_RR_S * fs, int(P_EDGE_MS * ms), 0)
 
     def stands_out(pk: np.ndarray, amp: np.ndarray, has: np.ndarray) -> np.ndarray:

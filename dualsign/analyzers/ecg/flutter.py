@@ -85,6 +85,22 @@ def _lead_order(names: list[str], lead_ok: np.ndarray) -> list[int]:
     return (first or ok)[:4]
 
 
+@functools.lru_cache(maxsize=16)
+def _taper(n: int) -> np.ndarray:
+    """(n, 1) Tukey taper of the template cancelled at each QRS (read-only: shared between windows)."""
+    t = sps.windows.tukey(n, 0.3)[:, None]
+    t.flags.writeable = False
+    return t
+
+
+@functools.lru_cache(maxsize=16)
+def _ramp(n: int) -> np.ndarray:
+    """(1, n, 1) 0..1 ramp of the straight line drawn across a QRS unlike the template (read-only)."""
+    t = np.linspace(0.0, 1.0, n)[None, :, None]
+    t.flags.writeable = False
+    return t
+
+
 def _residual(y: np.ndarray, fs: float, r: np.ndarray, dominant: np.ndarray) -> np.ndarray:
     """y (samples x leads) with the QRS complexes cancelled: template subtraction for dominant beats, a
     straight line across the others. Only the QRS: each QRS follows a flutter wave after a near-constant AV
@@ -99,11 +115,11 @@ def _residual(y: np.ndarray, fs: float, r: np.ndarray, dominant: np.ndarray) -> 
     idx = rr[:, None] + np.arange(-pre, post)[None, :]
     segs = y[idx]  # (beats, window, leads)
     use = segs[dom] if np.count_nonzero(dom) >= 3 else segs
-    taper = sps.windows.tukey(pre + post, 0.3)[:, None]
+    taper = _taper(pre + post)
     res[idx[dom]] -= np.median(use, axis=0) * taper
     other = idx[~dom]  # beats unlike the template: a straight line across the QRS
     if other.size:
-        frac = np.linspace(0.0, 1.0, pre + post)[None, :, None]
+        frac = _ramp(pre + post)
         res[other] = res[other[:, :1]] * (1.0 - frac) + res[other[:, -1:]] * frac
     return res
 

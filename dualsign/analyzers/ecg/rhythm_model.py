@@ -18,6 +18,7 @@ and the median beat well, the network sees the waveform beat by beat (fibrillato
 from __future__ import annotations
 
 import functools
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -66,6 +67,18 @@ def _sampen(x: np.ndarray, r: float) -> float:
     if a <= 0 or b <= 0:
         return 2.5  # no matches: maximally irregular within this short record
     return float(-np.log(a / b))
+
+
+def _mean_pow4(z: np.ndarray) -> float:
+    """np.mean(z**4) as far as the float32 feature vector can tell: z**4 calls pow() per sample (most of this
+    function's cost on a 30-s window); (z*z)**2 differs from it by a few ulp per sample, so the two means differ
+    by far less than 1e-12 (relative). Where the float32 roundings of both ends of that interval agree, the
+    float32 of z**4's mean is that value; otherwise (rarely) z**4 itself."""
+    z2 = z * z
+    m = float(np.mean(z2 * z2))
+    if np.float32(m * (1.0 - 1e-12)) == np.float32(m * (1.0 + 1e-12)):
+        return m
+    return float(np.mean(z**4))
 
 
 def _tq_mask(r: np.ndarray, fs: float, n: int) -> np.ndarray:
@@ -135,7 +148,7 @@ def rhythm_features(
         f["psqi"] = float(pw[(fr >= 5) & (fr <= 15)].sum() / tot)
         f["baseline_frac"] = float(pw[fr < 1.0].sum() / (pw.sum() + 1e-12))
         z = (y - y.mean()) / (y.std() + 1e-12)
-        f["kurtosis"] = float(np.mean(z**4))
+        f["kurtosis"] = _mean_pow4(z)
     gaps = np.diff(np.concatenate([[0], r, [n]])) / fs
     f["max_gap_rel"] = float(gaps.max() / max(dur, 1e-3))
     if r.size < 4:
@@ -209,13 +222,52 @@ def rhythm_features(
     return np.asarray([f[k] for k in FEATURES], dtype=np.float32)
 
 
+@functools.lru_cache(maxsize=16)
+def _cnn_ratio(fs: float) -> tuple[int, int]:
+    ratio = Fraction(CNN_FS / fs).limit_denominator(64)
+    return ratio.numerator, ratio.denominator
+
+
+@functools.lru_cache(maxsize=64)
+def _poly_filter(up: int, down: int, n_in: int) -> tuple[np.ndarray, int, int, int, int]:
+    """The padded filter and output slice scipy.signal.resample_poly(x, up, down) builds for n_in samples
+    (default Kaiser window, zero padding), built once: the 30-s windows of a long record all share it."""
+    g = math.gcd(up, down)
+    up, down = up // g, down // g
+    n_out = n_in * up
+    n_out = n_out // down + bool(n_out % down)
+    max_rate = max(up, down)
+    half_len = 10 * max_rate
+    h = np.asarray(sps.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0)), dtype=np.float64)
+    h *= up
+    n_pre_pad = down - half_len % down
+    n_post_pad = 0
+    n_pre_remove = (half_len + n_pre_pad) // down
+    while _upfirdn_len(h.shape[0] + n_pre_pad + n_post_pad, n_in, up, down) < n_out + n_pre_remove:
+        n_post_pad += 1
+    h = np.concatenate((np.zeros(n_pre_pad), h, np.zeros(n_post_pad)))
+    h.flags.writeable = False
+    return h, up, down, n_pre_remove, n_pre_remove + n_out
+
+
+def _upfirdn_len(len_h: int, n_in: int, up: int, down: int) -> int:
+    """Output length of scipy.signal.upfirdn (its private _output_len)."""
+    return (((n_in - 1) * up + len_h) - 1) // down + 1
+
+
+def _resample(y: np.ndarray, up: int, down: int) -> np.ndarray:
+    """sps.resample_poly(y, up, down) of a 1-D float64 signal, bit for bit, with the filter cached."""
+    h, up, down, a, z = _poly_filter(up, down, y.size)
+    return sps.upfirdn(h, y, up, down)[a:z]
+
+
 def cnn_input(band: np.ndarray, fs: float) -> np.ndarray:
     """(n,) float32 network input from the rhythm lead's 0.5-40 Hz signal: resampled to CNN_FS and divided by
     the median of the per-second peak amplitudes (the typical QRS size, robust to a few artefact bursts)."""
-    ratio = Fraction(CNN_FS / float(fs)).limit_denominator(64)
+    up, down = _cnn_ratio(float(fs))
     y = np.asarray(band, dtype=np.float64)
-    if ratio != 1:
-        y = sps.resample_poly(y, ratio.numerator, ratio.denominator)
+    if (up, down) != (1, 1):
+        y = _resample(y, up, down)
     y = y - np.median(y)
     n = int(CNN_FS)
     k = y.size // n
