@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
+
 AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 # Morphology model output order.
 # Morphology model output order. Paced beats (Q) occur in one record only and fusion beats (F) number 16, too
@@ -127,7 +129,7 @@ def _bandpass(fs: float) -> np.ndarray:
 
 def bandpass(x: np.ndarray, fs: float) -> np.ndarray:
     """0.5-40 Hz zero-phase band-pass of one lead (what beat windows are cut from)."""
-    return signal.sosfiltfilt(_bandpass(float(fs)), x) if x.size > 30 else x - np.median(x)
+    return sosfiltfilt(_bandpass(float(fs)), x) if x.size > 30 else x - np.median(x)
 
 
 def beat_windows(x: np.ndarray, fs: float, r_peaks: np.ndarray, filtered: bool = False) -> np.ndarray:

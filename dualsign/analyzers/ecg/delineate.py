@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
+
 # Numeric settings chosen on half A (even-indexed records) of the QT Database; see BENCHMARKS.md. Half A has no
 # paced QRS and no rate fast enough for T_NEXT_MS to act: QRS_RESUME_MS and QRS_BURST_MS are the setting tried
 # there that leaves its marked beats unchanged, T_NEXT_MS comes from the shortest normal PR interval.
@@ -79,7 +81,7 @@ def prepare(x: np.ndarray, fs: float) -> np.ndarray:
     """Baseline-removed (0.5 Hz) and 40-Hz low-passed copy used for delineation and measurement."""
     hi = min(40.0, 0.45 * fs)
     sos = signal.butter(2, [0.5, hi], btype="bandpass", fs=fs, output="sos")
-    return signal.sosfiltfilt(sos, x, axis=0)
+    return sosfiltfilt(sos, x)
 
 
 def _windows(center: np.ndarray, start: int, stop: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -339,7 +341,7 @@ def delineate(
 
     # 15-Hz low-pass for P and T (their energy is below it; what is above is noise here).
     sos = signal.butter(2, min(15.0, 0.45 * fs), btype="lowpass", fs=fs, output="sos")
-    xl = signal.sosfiltfilt(sos, xs, axis=0)
+    xl = sosfiltfilt(sos, xs)
     hf = xs - xl
 
     # --- T wave

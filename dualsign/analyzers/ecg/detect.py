@@ -17,6 +17,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
+
 WORK_FS = 250.0
 BAND = (5.0, 25.0)
 DOMINANCE = 0.5
@@ -54,7 +56,7 @@ def _envelopes(xw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # 5-sample median (20 ms) removes pacing spikes but keeps the QRS (>= 40 ms wide).
     despiked = median5(xw)
     sos = signal.butter(2, BAND, btype="bandpass", fs=fs, output="sos")
-    bp = signal.sosfiltfilt(sos, despiked, axis=0)
+    bp = sosfiltfilt(sos, despiked)
     slope = np.gradient(bp, axis=0) * fs
     win = int(round(0.1 * fs))
     env = np.sqrt(ndimage.uniform_filter1d(slope * slope, win, axis=0, mode="nearest"))
@@ -201,7 +203,7 @@ def refine_peaks(x: np.ndarray, fs: float, approx: np.ndarray, half_width_s: flo
     if approx.size == 0:
         return approx
     sos = signal.butter(2, [3.0, 30.0], btype="bandpass", fs=fs, output="sos")
-    bp = signal.sosfiltfilt(sos, x, axis=0)
+    bp = sosfiltfilt(sos, x)
     scale = np.maximum(np.percentile(np.abs(bp[::4]), 99, axis=0), 1e-9)  # every 4th sample suffices
     mag = (np.abs(bp) / scale).sum(axis=1)
     hw = max(1, int(round(half_width_s * fs)))

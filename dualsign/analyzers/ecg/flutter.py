@@ -32,6 +32,7 @@ import numpy as np
 from scipy import signal as sps
 from scipy.ndimage import uniform_filter1d
 
+from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 from dualsign.analyzers.ecg.spectrum import welch
 
 ATRIAL_RATE_HZ = (3.5, 6.0)  # 210-360 /min
@@ -173,7 +174,7 @@ def band_leads(x: np.ndarray, fs: float, names: list[str], lead_ok: np.ndarray) 
     order = _lead_order(list(names), lead_ok)
     if not order or x.shape[0] <= 30:
         return [], np.zeros((x.shape[0], 0))
-    return [names[j] for j in order], sps.sosfiltfilt(_band(float(fs)), x[:, order], axis=0)
+    return [names[j] for j in order], sosfiltfilt(_band(float(fs)), x[:, order])
 
 
 def measure(

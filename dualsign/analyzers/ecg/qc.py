@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
+from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
+
 MIN_ANALYSIS_S = 5.0
 
 
@@ -66,7 +68,7 @@ def lead_quality(
     # Wander (< 0.5 Hz) is judged at ~25 Hz: decimating first makes the filter 10-20x cheaper.
     step = max(1, int(fs // 25))
     sos_lw = signal.butter(1, 0.5, btype="lowpass", fs=fs / step, output="sos")
-    wander = signal.sosfiltfilt(sos_lw, x[::step] - x.mean(axis=0), axis=0)
+    wander = sosfiltfilt(sos_lw, x[::step] - x.mean(axis=0))
     for j, name in enumerate(names):
         lq = LeadQuality(name, True)
         col = x[:, j]

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import signal as sps
 
 from dualsign.analyzers.ecg import beat_classes as bc
+from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 from dualsign.analyzers.ecg.spectrum import welch
 
 RHYTHM_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
@@ -115,7 +116,7 @@ def record_bands(sig: np.ndarray, fs: float, lead_names: list[str], filtered: np
     _, fband, _ = _filters(float(fs))
     broad = filtered[:, j] if filtered is not None and filtered.shape == x.shape and lead.size > 30 else None
     return (bc.bandpass(lead, fs) if broad is None else broad), (
-        sps.sosfiltfilt(fband, lead) if lead.size > 30 else np.zeros(lead.size)
+        sosfiltfilt(fband, lead) if lead.size > 30 else np.zeros(lead.size)
     )
 
 
