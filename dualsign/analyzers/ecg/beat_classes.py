@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
 AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
@@ -79,7 +80,7 @@ def rr_features(r_s: np.ndarray) -> np.ndarray:
         out[:] = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
         return out
     d = np.diff(r_s)
-    glob = float(np.median(d))
+    glob = float(median0(d))
     pre = np.concatenate([[np.nan], d])
     post = np.concatenate([d, [np.nan]])
     # Local rhythm: median of ~20 surrounding intervals; the median ignores the ectopic beats themselves.
@@ -177,14 +178,14 @@ def dominant_candidates(rr: np.ndarray, p_present: np.ndarray | None = None) -> 
 
 def _template(w: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Dominant beat: median of the candidate beats (see dominant_candidates), refined once."""
-    tpl = np.median(w[ok], axis=0)
+    tpl = median0(w[ok])
     # Second pass: align the beats on the first template (reference or detected fiducials jitter) and keep
     # those that resemble it (drops V beats at a normal rate), so the template is sharp, not smeared.
     corr, sh = _best_shift(w, tpl)
     ok2 = ok & (corr > 0.8)
     if ok2.sum() < 3:
         ok2 = ok
-    inner = np.median(_shifted(w[ok2], sh[ok2]), axis=0)
+    inner = median0(_shifted(w[ok2], sh[ok2]))
     return np.concatenate([tpl[:_MAX_SHIFT], inner, tpl[len(_T) - _MAX_SHIFT:]])
 
 
@@ -282,7 +283,7 @@ def beat_features(
     # lead) has every beat far from its template, so only the ratio tells an ectopic beat from noise. Not the
     # median of all beats: in a strip that is mostly VT that median is itself an ectopic beat.
     dis = np.stack([1.0 - p[:, 0], 1.0 - p[:, 1], 1.0 - worst[:, 1], p[:, 8], worst[:, 2]], axis=1)
-    rel = np.log((dis + 0.01) / (np.median(dis[cand], axis=0) + 0.01))
+    rel = np.log((dis + 0.01) / (median0(dis[cand]) + 0.01))
     # A ventricular beat is not preceded by a conducted P wave. Only informative where the record has a P-wave
     # rhythm at all; in AF, junctional rhythm or without delineation every beat reads "P present" (neutral).
     no_p = _no_p_wave(rr, p_present)

@@ -17,6 +17,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
 WORK_FS = 250.0
@@ -70,11 +71,11 @@ def _lead_weights(env: np.ndarray) -> np.ndarray:
     n = env.shape[0] // blk
     if n < 1:
         peak = env.max(axis=0)
-        back = np.median(env, axis=0)
+        back = median0(env)
     else:
         blocks = env[: n * blk].reshape(n, blk, -1)
-        peak = np.median(blocks.max(axis=1), axis=0)
-        back = np.median(np.median(blocks, axis=1), axis=0)
+        peak = median0(blocks.max(axis=1))
+        back = median0(np.median(blocks, axis=1))
     ratio = peak / np.maximum(back, 1e-9)
     w = np.clip(ratio - 2.0, 0.0, None) ** 2
     if not np.any(w > 0):
@@ -106,7 +107,7 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
     sl = ndimage.maximum_filter1d(fslope, int(0.12 * fs), mode="nearest")[cand]
     first = h[cand < 8 * fs] if np.any(cand < 8 * fs) else h
     spk = float(np.percentile(first, 90)) * 0.6
-    npk = float(np.median(h)) * 0.3
+    npk = float(median0(h)) * 0.3
     beats: list[int] = []
     rr_avg = 0.8 * fs
     last_slope = 0.0
@@ -231,7 +232,7 @@ def detect_qrs(signal_mv: np.ndarray, fs: float) -> np.ndarray:
         x = x[:, None]
     if x.shape[0] < int(0.5 * fs):
         return np.zeros(0, dtype=np.int64)
-    x = x - np.median(x, axis=0)
+    x = x - median0(x)
     xw = to_work_rate(x, fs)
     fused, fslope = fused_envelope(xw)
     beats_w = _drop_faint_beats(_drop_split_beats(_decide(fused, fslope), fused), fused)

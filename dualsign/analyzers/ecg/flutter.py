@@ -32,6 +32,7 @@ import numpy as np
 from scipy import signal as sps
 from scipy.ndimage import uniform_filter1d
 
+from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 from dualsign.analyzers.ecg.spectrum import welch
 
@@ -117,7 +118,7 @@ def _residual(y: np.ndarray, fs: float, r: np.ndarray, dominant: np.ndarray) -> 
     segs = y[idx]  # (beats, window, leads)
     use = segs[dom] if np.count_nonzero(dom) >= 3 else segs
     taper = _taper(pre + post)
-    res[idx[dom]] -= np.median(use, axis=0) * taper
+    res[idx[dom]] -= median0(use) * taper
     other = idx[~dom]  # beats unlike the template: a straight line across the QRS
     if other.size:
         frac = _ramp(pre + post)
@@ -184,7 +185,7 @@ def measure(
     names: their lead names, r: R peaks in the window, dominant: beats like the window's QRS template."""
     if r.size < 4 or yb.shape[0] < int(4 * fs) or yb.shape[1] == 0:
         return None
-    v_rate = 60.0 / float(np.median(np.diff(r) / fs))
+    v_rate = 60.0 / float(median0(np.diff(r) / fs))
     # The residual is band-limited to 20 Hz: its spectrum and envelope are measured at ~60 Hz.
     q = max(1, int(fs // 60))
     fs_d, r_d = fs / q, r // q

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.ecg.delineate import Boundaries, delineate
+from dualsign.analyzers.ecg.fastmedian import median0
 
 
 @dataclass
@@ -39,7 +40,7 @@ def median_beat(
     if sel.size == 0:
         return None
     idx = sel[:, None] + np.arange(-pre, post)[None, :]
-    beat = np.median(xf[idx], axis=0)  # (win, leads)
+    beat = median0(xf[idx])  # (win, leads)
     # Delineate the median beat as one beat whose neighbours are at the record's median RR, so the T and
     # P search windows are those a beat of this record gets.
     rr_s = float(np.median(np.diff(r))) / fs if r.size >= 2 else 1.0
@@ -50,7 +51,7 @@ def median_beat(
         # the 0.5-Hz high-pass bends the ST segment); each beat is levelled on its own PR segment instead.
         raw = x_raw[idx]
         lv = raw[:, pre - int(0.1 * fs) : pre - int(0.06 * fs)].mean(axis=1, keepdims=True)
-        wide = np.median(raw - lv, axis=0)
+        wide = median0(raw - lv)
     return MedianBeat(beat, pre, b, int(sel.size), wide)
 
 

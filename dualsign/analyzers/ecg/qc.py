@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
+from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
 MIN_ANALYSIS_S = 5.0
@@ -96,9 +97,9 @@ def lead_quality(
             if mains / band > 0.2:
                 lq.problems.append("powerline interference")
         if r.size >= 2:
-            amp = np.median(np.abs(xf[r, j]))
+            amp = median0(np.abs(xf[r, j]))
             qidx = np.clip(r[:, None] + np.arange(-int(60 * ms), int(60 * ms) + 1)[None, :], 0, n - 1)
-            amp = float(np.median(np.ptp(xf[qidx, j], axis=1)))
+            amp = float(median0(np.ptp(xf[qidx, j], axis=1)))
             noise = float(np.sqrt(np.mean(hf[~qrs_mask, j] ** 2))) if np.any(~qrs_mask) else 0.0
             lq.snr = amp / max(noise, 1e-6)
             if lq.snr < 2.0:
@@ -119,7 +120,7 @@ def beat_correlations(xf: np.ndarray, fs: float, r: np.ndarray, lead: int) -> np
     idx = np.clip(r[:, None] + w[None, :], 0, xf.shape[0] - 1)
     beats = xf[idx, lead]
     beats = beats - beats.mean(axis=1, keepdims=True)
-    tpl = np.median(beats, axis=0)
+    tpl = median0(beats)
     num = beats @ tpl
     den = np.linalg.norm(beats, axis=1) * np.linalg.norm(tpl) + 1e-12
     return np.asarray(num / den)

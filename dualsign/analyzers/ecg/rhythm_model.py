@@ -26,6 +26,7 @@ import numpy as np
 from scipy import signal as sps
 
 from dualsign.analyzers.ecg import beat_classes as bc
+from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 from dualsign.analyzers.ecg.spectrum import welch
 
@@ -156,7 +157,7 @@ def rhythm_features(
         return np.asarray([f[k] for k in FEATURES], dtype=np.float32)
 
     rr = np.diff(r) / fs
-    med = float(np.median(rr))
+    med = float(median0(rr))
     dd = np.diff(rr)
     f["hr_bpm"] = 60.0 / med
     f["rr_median"] = med
@@ -165,7 +166,7 @@ def rhythm_features(
     f["pnn50"] = float(np.mean(np.abs(dd) > 0.05))
     f["pdd10"] = float(np.mean(np.abs(dd) > 0.1 * med))
     f["pdd20"] = float(np.mean(np.abs(dd) > 0.2 * med))
-    f["mad_dd_rel"] = float(np.median(np.abs(dd)) / med)
+    f["mad_dd_rel"] = float(median0(np.abs(dd)) / med)
     sd1 = np.std(dd) / np.sqrt(2.0)
     sd2 = np.sqrt(max(2.0 * rr.var() - sd1**2, 1e-12))
     f["sd1_rel"] = float(sd1 / med)
@@ -184,7 +185,7 @@ def rhythm_features(
     ok = (labels[1:] == "N") & (labels[:-1] == "N")
     rr_n = rr[ok]
     if rr_n.size >= 3:
-        f["irreg_no_ectopy"] = float(np.median(np.abs(np.diff(rr_n))) / np.median(rr_n))
+        f["irreg_no_ectopy"] = float(median0(np.abs(np.diff(rr_n))) / median0(rr_n))
     f["frac_bad_rr"] = float(np.mean((rr < 0.27) | (rr > 2.5)))
     hist, _ = np.histogram(np.clip(dd / med, -0.6, 0.6), bins=24, range=(-0.6, 0.6))
     f["hist_dd_occupancy"] = float((hist > 0).sum() / min(24, dd.size))
@@ -206,14 +207,14 @@ def rhythm_features(
     q = slice(r0 - 25, r0 + 26)
     qrs_amp = float(np.ptp(tc[q])) + 1e-6
     pwin = slice(r0 - int(0.20 * bc.GRID_FS), r0 - int(0.07 * bc.GRID_FS))
-    base = float(np.median(tpl[:8]))  # 250-220 ms before R: before most P waves
+    base = float(median0(tpl[:8]))  # 250-220 ms before R: before most P waves
     f["p_amp_rel"] = float(np.abs(tc[pwin] - base).max() / qrs_amp)
     f["p_corr_mean"] = float(np.mean(bc._corr_rows(ws[:, pwin], tc[pwin])))
     f["qrs_width_ms"] = float(bc._width_ms(tpl[None, :])[0])
     f["qrs_amp_mv"] = qrs_amp
     amps = np.ptp(ws[:, q], axis=1)
     f["amp_cv"] = float(amps.std() / (amps.mean() + 1e-9))
-    f["resid_rel"] = float(np.median(np.sqrt(np.mean((ws - tc) ** 2, axis=1))) / qrs_amp)
+    f["resid_rel"] = float(median0(np.sqrt(np.mean((ws - tc) ** 2, axis=1))) / qrs_amp)
 
     # Fibrillatory activity: 4-9 Hz power in the T-Q intervals (after the T wave, before the next P/QRS).
     mask = _tq_mask(r, fs, n)
@@ -269,11 +270,11 @@ def cnn_input(band: np.ndarray, fs: float) -> np.ndarray:
     y = np.asarray(band, dtype=np.float64)
     if (up, down) != (1, 1):
         y = _resample(y, up, down)
-    y = y - np.median(y)
+    y = y - median0(y)
     n = int(CNN_FS)
     k = y.size // n
     peaks = np.abs(y[: k * n]).reshape(k, n).max(axis=1) if k >= 3 else np.abs(y)
-    scale = max(float(np.median(peaks)), 1e-3)
+    scale = max(float(median0(peaks)), 1e-3)
     return np.clip(y / scale, -CNN_CLIP, CNN_CLIP).astype(np.float32)
 
 
