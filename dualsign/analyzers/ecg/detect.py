@@ -46,9 +46,17 @@ def median5(x: np.ndarray) -> np.ndarray:
     n = x.shape[0]
     p = np.concatenate([x[:1], x[:1], x, x[-1:], x[-1:]], axis=0)
     a, b, c, d, e = (p[i : i + n] for i in range(5))
-    lo = np.maximum(np.minimum(a, b), np.minimum(c, d))  # the larger of the two pair minima
-    hi = np.minimum(np.maximum(a, b), np.maximum(c, d))  # the smaller of the two pair maxima
-    return np.maximum(np.minimum(lo, hi), np.minimum(np.maximum(lo, hi), e))  # median of lo, hi, e
+    # The same min/max operations on the same operands as written out in one expression, into three buffers.
+    lo = np.minimum(a, b)
+    t = np.minimum(c, d)
+    np.maximum(lo, t, out=lo)  # the larger of the two pair minima
+    hi = np.maximum(a, b, out=t)
+    out = np.maximum(c, d)
+    np.minimum(hi, out, out=hi)  # the smaller of the two pair maxima
+    np.minimum(lo, hi, out=out)
+    np.maximum(lo, hi, out=lo)
+    np.minimum(lo, e, out=lo)
+    return np.maximum(out, lo, out=out)  # median of lo, hi, e
 
 
 def _envelopes(xw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
