@@ -87,7 +87,8 @@ class CTNoduleAnalyzer:
         def known(center: np.ndarray) -> int | None:
             """Index of the lesion already outlined that `center` lies in, if any."""
             for k, (les, _) in enumerate(lesions):
-                if np.linalg.norm((center - les.center_index) * sp) < max(les.long_axis_mm / 2, 3.0):
+                reach = max(les.long_axis_mm, les.extent_mm if isinstance(les, Segmentation) else 0.0) / 2
+                if np.linalg.norm((center - les.center_index) * sp) < max(reach, 3.0):
                     return k
             return None
 

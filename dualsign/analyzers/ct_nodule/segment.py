@@ -32,6 +32,11 @@ SOLID_STUB_MAX_MM = 10.0  # lesion radius up to which a solid lesion's cut vesse
 SOLID_MIN_FRACTION = 0.2
 PROFILE_VOXELS_PER_RADIUS = 12.0  # see profile_radius
 PROFILE_MIN_SCALE = 0.3  # see segment
+# An outline longer than PROFILE_LONG_MAX x the profile's diameter has followed something the shells do not show
+# (a vessel, the wall): outlined again within PROFILE_CLIP x the profile radius (lesions up to SOLID_STUB_MAX_MM).
+PROFILE_LONG_MAX = 1.2
+PROFILE_CLIP = 1.1
+SOLID_TYPES = ("solid", "calcified")
 HALO_MIN_MM = 1.5  # narrowest ground-glass layer read as a halo (a blurred solid edge is narrower)
 
 
@@ -54,6 +59,9 @@ class Segmentation:
     elongation: float = 1.0
     border_fraction: float = 0.0
     fill_ratio: float = 0.0
+    # long axis of the outline before the profile check cut an attached vessel off: the detector's candidates in
+    # that reach belong to this lesion (a candidate on the vessel stub is not a lesion of its own)
+    extent_mm: float = 0.0
 
 
 def _closed_coarse(air: np.ndarray, center: np.ndarray, reach: float, iso: float, k: int) -> np.ndarray:
@@ -108,11 +116,19 @@ def segment(
 ) -> Segmentation:
     """Outline the lesion at the radius its radial profile shows (the detector's scale when the profile shows
     none), then once more at the radius the first outline implies when that was off by more than 15 % (the ring,
-    opening and search reach all scale with the radius)."""
-    profile = profile_radius(vol, center_zyx, radius_mm, allowed, allowed_factor)
+    opening and search reach all scale with the radius).
+
+    The profile (shell medians) is blind to a vessel or the wall touching the lesion, the outline is not: an outline
+    much longer than the profile's diameter is redone around its own centre, within a sphere a little larger than
+    the profile radius read from there. Only up to SOLID_STUB_MAX_MM: a large spiculated tumour's spicules are its
+    own (the real LIDC-IDRI-0001 nodule)."""
+    found = radial_profile(vol, center_zyx, radius_mm, allowed, allowed_factor)
+    profile = found[0] if found is not None else None
     # A blob-detector scale answers an object of about its size: a profile under PROFILE_MIN_SCALE of it found
     # something else (a vessel or solid core beside an off-centre candidate on a large lesion).
-    if profile is not None and profile >= PROFILE_MIN_SCALE * radius_mm:
+    if profile is not None and profile < PROFILE_MIN_SCALE * radius_mm:
+        profile = None
+    if profile is not None:
         radius_mm = profile
     first = _segment_once(vol, center_zyx, radius_mm, allowed, allowed_factor)
     if not first.ok:
@@ -122,12 +138,35 @@ def segment(
     if abs(implied - radius_mm) > 0.15 * radius_mm:
         second = _segment_once(vol, center_zyx, implied, allowed, allowed_factor)
         best = second if second.ok else first
+    if profile is not None and profile <= SOLID_STUB_MAX_MM and best.long_axis_mm > 2.0 * profile * PROFILE_LONG_MAX:
+        # Read the profile again from the outline's own centre: a detector centre off the lesion's shortens the
+        # shells' radius as much as a vessel lengthens the outline.
+        centre = best.center_index
+        again = radial_profile(vol, centre, profile, allowed, allowed_factor)
+        # a solid edge is the whole lesion only when the outline is solid too: a ground-glass or part-solid outline
+        # around it has a faint layer the shells missed (or is a small solid nodule blurred across thick slices)
+        if (again is not None and again[0] <= SOLID_STUB_MAX_MM and (not again[1] or best.density in SOLID_TYPES)
+                and best.long_axis_mm > 2.0 * again[0] * PROFILE_LONG_MAX):
+            clipped = _segment_once(vol, centre, again[0], allowed, allowed_factor, PROFILE_CLIP * again[0])
+            if clipped.ok:
+                clipped.extent_mm = best.long_axis_mm
+                best = clipped
     return best
 
 
 def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, allowed: np.ndarray | None = None,
                    allowed_factor: tuple[int, int, int] = (1, 1, 1), step_mm: float = 0.5) -> float | None:
-    """The lesion's radius from the median HU of thin shells around its centre, or None when unclear.
+    """The lesion's radius from the median HU of thin shells around its centre, or None when unclear (see
+    `radial_profile`)."""
+    found = radial_profile(vol, center_zyx, radius_mm, allowed, allowed_factor, step_mm)
+    return None if found is None else found[0]
+
+
+def radial_profile(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, allowed: np.ndarray | None = None,
+                   allowed_factor: tuple[int, int, int] = (1, 1, 1), step_mm: float = 0.5
+                   ) -> tuple[float, bool] | None:
+    """The lesion's radius from the median HU of thin shells around its centre, and whether that radius is a solid
+    edge with no ground-glass layer seen beyond it; None when unclear.
 
     The detector's scale can be that of a part-solid lesion's solid core (then the ground-glass halo is missed) or
     a blob larger than a small solid nodule (then its blurred edge looks like a halo). The shell medians, robust
@@ -181,8 +220,8 @@ def profile_radius(vol: CTVolume, center_zyx: np.ndarray, radius_mm: float, allo
             halo = float(np.median(tail[:run]))
             out = _first_below(tail, 0.5 * (halo + lung))
             if out is not None:
-                return float(r[first_below + out])
-    return float(r[first_below])
+                return float(r[first_below + out]), False
+    return float(r[first_below]), core > SOLID_HU
 
 
 def _fill_gaps(med: np.ndarray) -> np.ndarray:
@@ -264,11 +303,13 @@ def _segment_once(
     radius_mm: float,
     allowed: np.ndarray | None = None,
     allowed_factor: tuple[int, int, int] = (1, 1, 1),
+    max_reach_mm: float | None = None,
 ) -> Segmentation:
     """Outline the lesion around `center_zyx` (native index) expected to be about `radius_mm` in radius.
 
     `allowed` (working-grid bool mask, `allowed_factor` native voxels per cell) keeps the outline inside the
-    searched lung region, which separates juxtapleural lesions from the chest wall.
+    searched lung region, which separates juxtapleural lesions from the chest wall. `max_reach_mm` caps how far
+    from the centre the outline may go.
     """
     iso = float(np.clip(radius_mm / 12.0, 0.4, 1.0))  # about 12 voxels per radius, never coarser than 1 mm
     half_mm = 2.2 * radius_mm + 4.0
@@ -313,6 +354,8 @@ def _segment_once(
     # stays in and the chest wall stays out.
     air = smooth < 0.5 * (lung_hu + thr)
     reach = 1.5 * radius_mm + 2.0  # fills the lesion even when the detector underestimated its radius
+    if max_reach_mm is not None:
+        reach = min(reach, max_reach_mm)
     if air.any():
         wall_ball = WALL_BALL[0] * radius_mm + WALL_BALL[1]
         region = region & (_closed_coarse(air, cr, wall_ball, iso, WALL_GRID) | air)
