@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg import pacing
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
 AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
-# Morphology model output order.
 # Morphology model output order. Paced beats (Q) occur in one record only and fusion beats (F) number 16, too
-# few to teach an inter-patient model: the model separates supraventricular from ventricular beats only.
+# few to teach an inter-patient model: the model separates supraventricular from ventricular beats only;
+# paced beats are recognised by their stimulus spike (pacing.py).
 MORPH_CLASSES: tuple[str, ...] = ("SV", "V")
 # Monotone shape constraints (+1: more ventricular as the feature grows) keep the trees from learning
 # record-specific quirks of the few training patients.
@@ -329,6 +330,28 @@ def gate_v(p_morph: np.ndarray, is_conducted: np.ndarray) -> np.ndarray:
     return out
 
 
+def paced_beats(
+    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, filtered: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per beat (r_peaks sorted): paced, from the raw signal's stimulus spikes and the QRS width (pacing.py).
+    The width is the widest of the two leads the morphology model reads."""
+    x = np.asarray(sig, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    r = np.asarray(r_peaks, dtype=np.int64)
+    spiked = pacing.spike_beats(x, fs, r)
+    if not spiked.any():
+        return spiked
+    if filtered is not None and filtered.shape != x.shape:
+        filtered = None
+    prim, sec = pick_leads(list(lead_names), x.shape[1])
+    width = np.max([
+        _width_ms(beat_windows(x[:, li], fs, r) if filtered is None else beat_windows(filtered[:, li], fs, r, True))
+        for li in dict.fromkeys((prim, sec))
+    ], axis=0)
+    return pacing.paced_rhythm(spiked, width >= pacing.WIDE_QRS_MS)
+
+
 # ------------------------------------------------------------------------------------------ inference
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -383,7 +406,9 @@ def classify_beats(
     morph, rr = beat_features(signal, fs, lead_names, r[order], hint, filtered)
     p_m = gate_v(onnx_proba(MORPH_MODEL, morph), conducted(rr, hint))
     p_s = onnx_proba(RR_MODEL, rr)[:, 1]
-    probs_sorted = combine(p_m, p_s)
+    # A paced beat is class Q whatever its shape (a ventricular-paced QRS looks like a PVC).
+    p_q = paced_beats(signal, fs, lead_names, r[order], filtered).astype(np.float64)
+    probs_sorted = combine(p_m, p_s, p_q)
     probs = np.empty_like(probs_sorted)
     probs[order] = probs_sorted
     labels = [AAMI_CLASSES[i] for i in np.argmax(probs, axis=1)]

@@ -80,9 +80,11 @@ def signal_record(data: Path, rec: str) -> dict[str, Any]:
         "rr": rr,
         "y": np.asarray(labels),
         "conducted": bc.conducted(rr, p_ref),
+        "paced": bc.paced_beats(sig, fs, names, ref),
         "det_morph": dm[match[ok]],
         "det_rr": drr[match[ok]],
         "det_conducted": bc.conducted(drr, p_det)[match[ok]],
+        "det_paced": bc.paced_beats(sig, fs, names, det)[match[ok]],
         "det_y": np.asarray(labels)[ok],
         "n_ref": int(ref.size),
         "n_det": int(det.size),
@@ -119,10 +121,11 @@ def _morph_xy(sigrec: dict[str, dict[str, Any]], recs: list[str]) -> tuple[np.nd
 
 def _predict(
     morph_m: HistGradientBoostingClassifier, rr_m: HistGradientBoostingClassifier, xm: np.ndarray, xr: np.ndarray,
-    cond: np.ndarray,
+    cond: np.ndarray, paced: np.ndarray,
 ) -> np.ndarray:
     assert list(morph_m.classes_) == list(range(len(bc.MORPH_CLASSES))), morph_m.classes_
-    return bc.combine(bc.gate_v(morph_m.predict_proba(xm), cond), rr_m.predict_proba(xr)[:, 1])
+    return bc.combine(bc.gate_v(morph_m.predict_proba(xm), cond), rr_m.predict_proba(xr)[:, 1],
+                      paced.astype(np.float64))
 
 
 def _fixed_graph_name(path: Path) -> None:
@@ -166,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         rm = fit(RR_PARAMS, *_rr_xy(ann, [o for o in ann_recs if o != r]))
         d = sigrec[r]
         rec_stats: dict[str, Any] = {"n_ref": d["n_ref"], "n_detected": d["n_det"], "n_matched": d["n_matched"]}
-        for key, xm, xr, cond, y in (("ref", d["morph"], d["rr"], d["conducted"], d["y"]),
-                                     ("det", d["det_morph"], d["det_rr"], d["det_conducted"], d["det_y"])):
-            pred = [bc.AAMI_CLASSES[i] for i in np.argmax(_predict(mm, rm, xm, xr, cond), axis=1)]
+        for key, xm, xr, cond, paced, y in (
+            ("ref", d["morph"], d["rr"], d["conducted"], d["paced"], d["y"]),
+            ("det", d["det_morph"], d["det_rr"], d["det_conducted"], d["det_paced"], d["det_y"]),
+        ):
+            pred = [bc.AAMI_CLASSES[i] for i in np.argmax(_predict(mm, rm, xm, xr, cond, paced), axis=1)]
             res[key]["true"] += list(y)
             res[key]["pred"] += pred
             rec_stats[key] = common.per_class_stats(list(y), pred, bc.AAMI_CLASSES)["per_class"]
