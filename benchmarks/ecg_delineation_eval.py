@@ -1,7 +1,7 @@
 """Wave boundaries vs the QT Database cardiologist marks (annotator 1, `.q1c`).
 
     python benchmarks/ecg_delineation_eval.py [--data /work/shared/data/ecg/qtdb] [--records sel100 ...]
-        [--half A|B] [--median-beat] [--per-record t_off]
+        [--half A|B] [--median-beat] [--per-record t_off] [--no-withhold]
 
 Beats: each marked beat is matched to the nearest beat of our detector (`detect_qrs` on both leads) when
 that is within 100 ms of the marked QRS peak; unmatched marks count as missed. Leads: the delineator sees
@@ -16,6 +16,11 @@ records (the convention of several published delineators; more lenient, shown fo
 median of the marks relative to the QRS peak, one value per record. `--per-record WAVE` lists each record's
 mean and SD for that wave and its share of the pooled variance (sum of its squared deviations from the pooled
 mean over the pooled total), largest first: where the pooled SD comes from.
+
+Withheld boundaries: the delineator leaves a beat's T end or P onset out where the leads that show the wave
+disagree on it (`delineate(..., withhold=True)`, the analyzer's per-beat output). Such a marked boundary is not
+scored and is counted in `withheld`, beside `missed` (marked beats not detected, or the wave not found even
+without withholding). `--no-withhold` scores every boundary the delineator finds.
 
 All 55 records are development data: nothing is held out. The delineator's numeric settings (QRS activity
 fractions, smoothing and hold times, onset correction; trapezium far points; T-peak and T-end search limits;
@@ -86,6 +91,7 @@ def main() -> int:
     ap.add_argument("--half", choices=["A", "B"], help="A: even-indexed sorted records (tuning), B: odd")
     ap.add_argument("--median-beat", action="store_true", help="also score the median-beat delineation")
     ap.add_argument("--per-record", choices=sorted(CSE_SD), help="per-record breakdown of this wave's errors")
+    ap.add_argument("--no-withhold", action="store_true", help="score the boundaries the delineator withholds")
     args = ap.parse_args()
     data = Path(args.data)
     all_records = sorted((data / "RECORDS").read_text().split())
@@ -96,13 +102,15 @@ def main() -> int:
     rec_sd: dict[str, list[float]] = {k: [] for k in CSE_SD}
     med_errs: dict[str, list[float]] = {k: [] for k in CSE_SD}
     missed: dict[str, int] = {k: 0 for k in CSE_SD}
+    withheld: dict[str, int] = {k: 0 for k in CSE_SD}
     by_rec: dict[str, np.ndarray] = {}
     for rec in records:
         ecg = read_ecg(data / rec)
         ref = reference(data / rec)
         det = detect_qrs(ecg.signal, ecg.fs)
         xf = prepare(ecg.signal, ecg.fs)
-        b = delineate(xf, ecg.fs, det)
+        b = delineate(xf, ecg.fs, det, withhold=not args.no_withhold)
+        b_all = delineate(xf, ecg.fs, det, withhold=False)
         ms = 1000.0 / ecg.fs
         if args.median_beat:
             _median_beat_errors(xf, ecg.fs, det, ref, med_errs)
@@ -118,7 +126,10 @@ def main() -> int:
                     continue
                 ours = int(getattr(b, k)[j])
                 if ours < 0:
-                    missed[k] += 1
+                    if int(getattr(b_all, k)[j]) >= 0:
+                        withheld[k] += 1
+                    else:
+                        missed[k] += 1
                     continue
                 errs[k].append((ours - beat[k]) * ms)
         for k in CSE_SD:
@@ -127,13 +138,16 @@ def main() -> int:
         if args.per_record:
             by_rec[rec] = np.asarray(errs[args.per_record][n_before[args.per_record] :])
     print(f"{len(records)} records; pooled over beats, and SD per record averaged over records")
-    print(f"{'wave':>8} {'n':>5} {'missed':>6} {'mean ms':>8} {'SD ms':>7} {'CSE SD':>7}  within  {'rec-avg SD':>10}")
+    print(
+        f"{'wave':>8} {'n':>5} {'missed':>6} {'withheld':>8} {'mean ms':>8} {'SD ms':>7} {'CSE SD':>7}  within  "
+        f"{'rec-avg SD':>10}"
+    )
     for k, tol in CSE_SD.items():
         e = np.asarray(errs[k])
         if e.size == 0:
             continue
         print(
-            f"{k:>8} {e.size:>5} {missed[k]:>6} {e.mean():8.1f} {e.std():7.1f} {tol:7.1f}  "
+            f"{k:>8} {e.size:>5} {missed[k]:>6} {withheld[k]:>8} {e.mean():8.1f} {e.std():7.1f} {tol:7.1f}  "
             f"{'yes' if e.std() <= tol else 'no ':>6}  {np.mean(rec_sd[k]):10.1f}"
         )
     if args.per_record:

@@ -61,6 +61,13 @@ T_RR = 0.6  # T peak before 60 % of the next RR: later than that is usually the 
 T_LATE_MS = 250.0  # a later, opposite T phase peaks at most this long after the first (and before t_max) ...
 T_LATE_SWING = 3.0  # ... swings at least this many times the first phase's prominence ...
 T_LATE_FALL = 0.2  # ... and comes back by at least this fraction of its swing
+# A T end or P onset is not reported (left at -1) where the leads that show the wave disagree on it: the spread
+# of their boundaries (two or three leads: their range; more: the range of the middle half) exceeds this. The
+# settings withhold at most 5 % of half A's marked boundaries, the lowest half-A SD under that cap.
+T_SPLIT_MS = 85.0
+T_SPLIT_FRAC = 0.3  # a lead shows the T wave: at least this fraction of the largest, and > 0.03 mV
+P_SPLIT_MS = 40.0
+P_SPLIT_FRAC = 0.5  # of the most prominent P wave, and at least P_PROM_MV
 
 
 @dataclass
@@ -229,6 +236,15 @@ def _fuse_t_end(t_end: np.ndarray, stop: np.ndarray, a: np.ndarray) -> np.ndarra
     return _median(t_end, part)
 
 
+def _split(pos: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """Per beat: spread of pos over the clear leads (two or three: their range; more: the middle half's)."""
+    k = clear.sum(axis=1)
+    v = np.sort(np.where(clear, pos, np.iinfo(np.int64).max), axis=1)  # clear leads first
+    lo = np.take_along_axis(v, (k // 4)[:, None], axis=1)[:, 0]
+    hi = np.take_along_axis(v, np.maximum(k - 1 - k // 4, 0)[:, None], axis=1)[:, 0]
+    return np.where(k >= 2, hi - lo, 0)
+
+
 def _late_phase(
     xl: np.ndarray, pk: np.ndarray, amp: np.ndarray, t_max: np.ndarray, ms: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -306,11 +322,18 @@ def _qrs_edge(
 
 
 def delineate(
-    xf: np.ndarray, fs: float, r: np.ndarray, lead_ok: np.ndarray | None = None, rr_s: float | None = None
+    xf: np.ndarray,
+    fs: float,
+    r: np.ndarray,
+    lead_ok: np.ndarray | None = None,
+    rr_s: float | None = None,
+    withhold: bool = True,
 ) -> Boundaries:
     """Boundaries for beats at samples r of the prepared signal xf (n, leads).
 
     rr_s: the RR interval to assume around a lone beat (median beat); otherwise taken from r.
+    withhold: leave a beat's T end or P onset out (-1) where the leads that show the wave clearly disagree
+    on it (see T_SPLIT_MS, P_SPLIT_MS); p_present and every other boundary are the same either way.
     """
     n, n_leads = xf.shape
     r = np.asarray(r, dtype=np.int64)
@@ -358,7 +381,14 @@ def delineate(
     late_end, late_stop, late = _late_phase(xl, t_pk, t_amp, t_max, ms)
     # The P window is still bounded by the T end before the late-phase rule (it decides which P waves are found).
     p_bound = np.where(t_found, _fuse_t_end(t_end, stop, a), -1)
-    t_off = np.where(t_found, _fuse_t_end(np.where(late, late_end, t_end), np.where(late, late_stop, stop), a), -1)
+    t_fin, t_lim = np.where(late, late_end, t_end), np.where(late, late_stop, stop)
+    t_off = np.where(t_found, _fuse_t_end(t_fin, t_lim, a), -1)
+    if withhold:
+        # The leads that show the T wave clearly end it far apart: no single T end is right for all of them.
+        seen_t = (a >= T_SPLIT_FRAC * amax[:, None]) & (a > 0.03)
+        unpinned = seen_t & (t_fin < t_lim)  # a lead whose end is pinned to its limit found no end
+        seen_t = np.where(unpinned.any(axis=1)[:, None], unpinned, seen_t)
+        t_off = np.where(_split(t_fin, seen_t) > T_SPLIT_MS * ms, -1, t_off)
     best = np.argmax(a, axis=1)
     t_peak = np.where(t_found, t_pk[rows, best], -1)
 
@@ -410,6 +440,12 @@ def delineate(
     part = lead_p & (pa >= P_LEAD_FRAC * pmax[:, None])
     p_present = part.any(axis=1)
     p_on = np.where(p_present, _median(on, part), -1)
+    if withhold:
+        # The leads with a clear P wave start it far apart (a P wave merging with the T wave in one lead).
+        # A lead counts when its P deflection is a fair part of the clearest one, even where it does not stand
+        # out on its own: a P wave found in one lead and elsewhere in the other is no clear P onset.
+        seen_p = (p_ok & seen)[:, None] & (pa >= P_SPLIT_FRAC * pmax[:, None]) & (pa >= P_PROM_MV)
+        p_on = np.where(_split(on, seen_p) > P_SPLIT_MS * ms, -1, p_on)
     p_off = np.where(p_present, _median(off, part), -1)
     pb = np.argmax(np.where(lead_p, pa, -1.0), axis=1)
     p_peak = np.where(p_present, p_pk[rows, pb], -1)

@@ -42,9 +42,10 @@ def median_beat(
     idx = sel[:, None] + np.arange(-pre, post)[None, :]
     beat = median0(xf[idx])  # (win, leads)
     # Delineate the median beat as one beat whose neighbours are at the record's median RR, so the T and
-    # P search windows are those a beat of this record gets.
+    # P search windows are those a beat of this record gets. The QT and PR need the T end and P onset even where
+    # the leads disagree on them (the per-beat output leaves such boundaries out; the median fuses the leads).
     rr_s = float(np.median(np.diff(r))) / fs if r.size >= 2 else 1.0
-    b = delineate(beat, fs, np.array([pre]), lead_ok, rr_s=rr_s)
+    b = delineate(beat, fs, np.array([pre]), lead_ok, rr_s=rr_s, withhold=False)
     wide = None
     if x_raw is not None:
         # Amplitudes and ST need the full bandwidth (the 40-Hz low-pass shaves 5-15 % off narrow R waves and
