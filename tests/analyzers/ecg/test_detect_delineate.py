@@ -110,3 +110,51 @@ def test_t_end_after_the_t_wave_that_follows_a_down_sloping_st_segment() -> None
     i = 5
     # Ends ~70 ms after its peak, as the T of the plain synthetic beat (sd 35 ms) does.
     assert (tp + 0.04) * fs < b.t_off[i] - r[i] < (tp + 0.12) * fs
+
+
+def _leads(fs: float, t_at: list[float], p_at: list[float], rr: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """One synthetic beat train per lead, each with its own T-peak and P-peak time (s after / before R)."""
+    t = np.arange(int(12 * rr * fs)) / fs
+    r = (np.arange(1, 11) * rr * fs).astype(int)
+    x = np.zeros((t.size, len(t_at)))
+    for li, (tt, pt) in enumerate(zip(t_at, p_at, strict=True)):
+        for ri in r:
+            u = t - ri / fs
+            x[:, li] += 0.15 * np.exp(-(((u + pt) / 0.025) ** 2)) + 1.2 * np.exp(-((u / 0.012) ** 2))
+            x[:, li] += 0.3 * np.exp(-(((u - tt) / 0.04) ** 2))
+    return x, r
+
+
+def test_t_end_withheld_where_the_leads_end_the_t_wave_far_apart() -> None:
+    fs = 500.0
+    x, r = _leads(fs, [0.28, 0.43], [0.16, 0.16])  # T waves 150 ms apart, same P wave
+    xf = prepare(x, fs)
+    b, full = delineate(xf, fs, r), delineate(xf, fs, r, withhold=False)
+    inner = slice(2, -2)
+    assert np.all(full.t_off[inner] > 0) and np.all(b.t_off[inner] == -1)
+    assert np.array_equal(b.p_present, full.p_present) and np.array_equal(b.p_on, full.p_on)
+    # The same T wave in both leads: the T end is reported.
+    x, r = _leads(fs, [0.28, 0.30], [0.16, 0.16])
+    assert np.all(delineate(prepare(x, fs), fs, r).t_off[inner] > 0)
+
+
+def test_t_end_kept_where_only_outlying_leads_disagree() -> None:
+    """Twelve leads: two late T waves do not make the T end uncertain (the middle half of the leads agrees)."""
+    fs = 500.0
+    x, r = _leads(fs, [0.28] * 10 + [0.45, 0.45], [0.16] * 12)
+    assert np.all(delineate(prepare(x, fs), fs, r).t_off[2:-2] > 0)
+    x, r = _leads(fs, [0.28] * 6 + [0.45] * 6, [0.16] * 12)  # half the leads late: withheld
+    assert np.all(delineate(prepare(x, fs), fs, r).t_off[2:-2] == -1)
+
+
+def test_p_onset_withheld_where_the_leads_start_the_p_wave_far_apart() -> None:
+    fs = 500.0
+    x, r = _leads(fs, [0.30, 0.30], [0.16, 0.23])  # P waves 70 ms apart
+    xf = prepare(x, fs)
+    b, full = delineate(xf, fs, r), delineate(xf, fs, r, withhold=False)
+    inner = slice(2, -2)
+    assert np.all(b.p_present[inner]) and np.array_equal(b.p_present, full.p_present)
+    assert np.all(full.p_on[inner] > 0) and np.all(b.p_on[inner] == -1)
+    assert np.array_equal(b.p_off, full.p_off) and np.array_equal(b.t_off, full.t_off)
+    x, r = _leads(fs, [0.30, 0.30], [0.16, 0.17])
+    assert np.all(delineate(prepare(x, fs), fs, r).p_on[inner] > 0)
