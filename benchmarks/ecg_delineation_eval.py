@@ -1,7 +1,7 @@
 """Wave boundaries vs the QT Database cardiologist marks (annotator 1, `.q1c`).
 
     python benchmarks/ecg_delineation_eval.py [--data /work/shared/data/ecg/qtdb] [--records sel100 ...]
-        [--half A|B] [--median-beat] [--per-record t_off] [--no-withhold]
+        [--half A|B] [--median-beat] [--per-record t_off] [--no-withhold] [--analyzer]
 
 Beats: each marked beat is matched to the nearest beat of our detector (`detect_qrs` on both leads) when
 that is within 100 ms of the marked QRS peak; unmatched marks count as missed. Leads: the delineator sees
@@ -22,6 +22,10 @@ disagree on it (`delineate(..., withhold=True)`, the analyzer's per-beat output)
 scored and is counted in `withheld`, beside `missed` (marked beats not detected, or the wave not found even
 without withholding). `--no-withhold` scores every boundary the delineator finds.
 
+`--analyzer` scores what the analyzer reports instead: `beats[]` (sample, p_on, qrs_on, qrs_off, t_off) of
+`ECGAnalyzer().analyze_record` on each record, i.e. after its median removal and QC lead selection (in sel42 the
+clipped lead 0 is left out); `withheld` then counts the boundaries that the same path finds without withholding.
+
 All 55 records are development data: nothing is held out. The delineator's numeric settings (QRS activity
 fractions, smoothing and hold times, onset correction; trapezium far points; T-peak and T-end search limits;
 P-window margins) were chosen among a handful of settings each on the even-indexed half of the sorted record
@@ -33,14 +37,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import wfdb
 
+from dualsign.analyzers.ecg import qc
 from dualsign.analyzers.ecg.delineate import delineate, prepare
 from dualsign.analyzers.ecg.detect import detect_qrs
+from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.measure import median_beat
-from dualsign.analyzers.ecg.read import read_ecg
+from dualsign.analyzers.ecg.read import ECGRecord, read_ecg
 
 CSE_SD = {"p_on": 10.2, "p_off": 12.7, "qrs_on": 6.5, "qrs_off": 11.6, "t_off": 30.6}
 BEATS = set("NLRBAaJSVrFejnE/fQ?")
@@ -92,6 +100,7 @@ def main() -> int:
     ap.add_argument("--median-beat", action="store_true", help="also score the median-beat delineation")
     ap.add_argument("--per-record", choices=sorted(CSE_SD), help="per-record breakdown of this wave's errors")
     ap.add_argument("--no-withhold", action="store_true", help="score the boundaries the delineator withholds")
+    ap.add_argument("--analyzer", action="store_true", help="score the analyzer's per-beat output (findings)")
     args = ap.parse_args()
     data = Path(args.data)
     all_records = sorted((data / "RECORDS").read_text().split())
@@ -107,10 +116,13 @@ def main() -> int:
     for rec in records:
         ecg = read_ecg(data / rec)
         ref = reference(data / rec)
-        det = detect_qrs(ecg.signal, ecg.fs)
-        xf = prepare(ecg.signal, ecg.fs)
-        b = delineate(xf, ecg.fs, det, withhold=not args.no_withhold)
-        b_all = delineate(xf, ecg.fs, det, withhold=False)
+        if args.analyzer:
+            det, xf, b, b_all = _analyzer_beats(ecg)
+        else:
+            det = detect_qrs(ecg.signal, ecg.fs)
+            xf = prepare(ecg.signal, ecg.fs)
+            b = delineate(xf, ecg.fs, det, withhold=not args.no_withhold)
+            b_all = delineate(xf, ecg.fs, det, withhold=False)
         ms = 1000.0 / ecg.fs
         if args.median_beat:
             _median_beat_errors(xf, ecg.fs, det, ref, med_errs)
@@ -159,6 +171,24 @@ def main() -> int:
             if e.size:
                 print(f"{k:>8} {e.size:>5} records {e.mean():8.1f} {e.std():7.1f}")
     return 0
+
+
+def _analyzer_beats(ecg: ECGRecord) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """R peaks, prepared signal, the analyzer's per-beat boundaries (findings `beats[]`, None as -1), and the
+    same path's boundaries without withholding."""
+    from dualsign.analyzers.ecg import ECGAnalyzer
+
+    beats = ECGAnalyzer().analyze_record(ecg).raw["beats"]
+    det = np.asarray([bt["sample"] for bt in beats], dtype=np.int64)
+    cols = {k: np.asarray([-1 if bt[k] is None else bt[k] for bt in beats], dtype=np.int64) for k in CSE_SD}
+    x = ecg.signal - median0(ecg.signal)
+    xf = prepare(x, ecg.fs)
+    r = detect_qrs(x, ecg.fs)
+    quality, _ = qc.assess(x, xf, ecg.fs, ecg.lead_names, r)
+    b_all = delineate(xf, ecg.fs, r, quality.lead_ok, withhold=False)
+    if not np.array_equal(r, det):
+        raise SystemExit("analyzer beats differ from the detector's: withheld counts would not line up")
+    return det, xf, SimpleNamespace(**cols), b_all
 
 
 def _print_per_record(wave: str, by_rec: dict[str, np.ndarray], all_records: list[str]) -> None:
