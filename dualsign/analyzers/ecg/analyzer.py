@@ -114,8 +114,10 @@ def _card(weights_sha: str, card: dict[str, Any] | None) -> ModelCard:
             "AV block, pacing or infarct-pattern statements yet; atrial flutter (AFL) is detected from regular "
             "flutter waves after QRS cancellation where T-Q spans show them (4:1 or variable conduction; 2:1 and "
             "fast 3:1 flutter are missed) and its sensitivity on real flutter has not been measured (no labelled "
-            "flutter signal in the developer data); paced (Q) and fusion (F) beats are not recognised by the beat "
-            "model."
+            "flutter signal in the developer data); fusion (F) beats are not recognised by the beat model; "
+            "paced beats (Q) are recognised from the pacemaker stimulus spike before a wide QRS (developed on one "
+            "paced record, MIT-BIH 104; checked on QT Database sel102, 15 min of another paced record at 250 Hz), "
+            "not where the spike is too small to stand out of the baseline."
         ),
     )
 

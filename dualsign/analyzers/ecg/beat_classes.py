@@ -352,6 +352,33 @@ def paced_beats(
     return pacing.paced_rhythm(spiked, width >= pacing.WIDE_QRS_MS)
 
 
+def lower_v_threshold(p_morph: np.ndarray, no_p: np.ndarray, threshold: float) -> np.ndarray:
+    """Morphology probabilities with P(V) of beats without a P wave rescaled so that `threshold` maps to 0.5.
+
+    A beat without a P wave in a P-wave rhythm is not conducted from the atria: it is ventricular or junctional,
+    and junctional beats are rare, so a weaker ventricular shape suffices there. The threshold is chosen by an
+    inner leave-one-record-out in training (train_beats.choose_v_threshold) and stored in card.json."""
+    out = np.array(p_morph, dtype=np.float64, copy=True)
+    t = float(np.clip(threshold, 1e-3, 1.0 - 1e-3))
+    v = out[no_p, 1]
+    v = np.where(v < t, 0.5 * v / t, 0.5 + 0.5 * (v - t) / (1.0 - t))
+    out[no_p, 1] = v
+    out[no_p, 0] = 1.0 - v
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def no_p_v_threshold() -> float:
+    """The shipped threshold (card.json "beats"); 0.5 (no change) when the card does not give one."""
+    import json
+
+    try:
+        card = json.loads((WEIGHTS_DIR / "card.json").read_text())
+        return float(card["beats"]["no_p_v_threshold"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return 0.5
+
+
 # ------------------------------------------------------------------------------------------ inference
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -405,6 +432,7 @@ def classify_beats(
     hint = None if p_present is None else np.asarray(p_present, dtype=bool)[order]
     morph, rr = beat_features(signal, fs, lead_names, r[order], hint, filtered)
     p_m = gate_v(onnx_proba(MORPH_MODEL, morph), conducted(rr, hint))
+    p_m = lower_v_threshold(p_m, _no_p_wave(rr, hint), no_p_v_threshold())
     p_s = onnx_proba(RR_MODEL, rr)[:, 1]
     # A paced beat is class Q whatever its shape (a ventricular-paced QRS looks like a PVC).
     p_q = paced_beats(signal, fs, lead_names, r[order], filtered).astype(np.float64)
