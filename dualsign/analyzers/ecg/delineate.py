@@ -21,6 +21,10 @@ further into the opposite direction and comes back, that trough is the bottom of
 (or the first phase of a biphasic T) and the lead's T end is taken after the later deflection. Leads are fused
 by the median over the leads where the wave is clear. The next beat's P window still starts after the T end
 without that late-phase rule (the P-wave findings do not depend on it).
+
+Per beat, a T end or P onset on which the leads that show the wave disagree by much is withheld (-1): no single
+boundary is right for both, and the QT Database annotators then follow one lead or the other. The median beat
+(withhold=False) keeps both, as its QT and PR are measured.
 """
 
 from __future__ import annotations
