@@ -35,6 +35,7 @@ from dualsign.analyzers.ecg.statements import (
     Statement,
     beat_summary,
     interpret,
+    noisy_vt_statement,
     rhythm_model_statement,
     unconfirmed_ectopy_statement,
     urgency,
@@ -240,7 +241,9 @@ class ECGAnalyzer:
                     normal_span[in_span] = ectopy.rates_normal(p)
                     sure_normal[in_span] = ectopy.rates_confidently_normal(p)
                     noise_span[in_span] = ectopy.rates_noise(p)
-            calls = ectopy.confirm(labels, r, fs, normal_span, qrs_ms, sure_normal, noise_span)
+            # V runs in a stretch covered by muscle noise: detections in the noise, shapes lost (see ectopy.py)
+            in_noise = qc.muscle_noise_runs(x, fs, r, ectopy.v_runs(labels), lead_ok)
+            calls = ectopy.confirm(labels, r, fs, normal_span, qrs_ms, sure_normal, noise_span, in_noise)
             eps = episodes(r, fs, rec.n_samples, calls.labels, af, b.p_present, noisy, afl, normal_span)
             use = (lab_arr == "N") & (corr > 0.6)
             mb = median_beat(xf, fs, r, use, lead_ok, x)
@@ -248,9 +251,9 @@ class ECGAnalyzer:
             meas["rr_irregularity"] = round(rules.rr_irregularity(rr_all), 3)
             meas["p_wave_fraction"] = round(float(np.mean(b.p_present)), 2)
             stmts = interpret(meas, eps, calls.labels, names, mb, fs, rec.duration_s, afl_measures)
-            note = unconfirmed_ectopy_statement(calls, window_probs)
-            if note is not None:
-                stmts.append(note)
+            for note in (noisy_vt_statement(calls), unconfirmed_ectopy_statement(calls, window_probs)):
+                if note is not None:
+                    stmts.append(note)
             extra = rhythm_model_statement(window_probs, stmts) if rhythm_src == "learned" else None
             if extra is not None:  # "Normal ECG" no longer holds
                 stmts = [s for s in stmts if s.key != "normal"] + [extra]

@@ -449,10 +449,31 @@ def unconfirmed_ectopy_statement(calls: EctopyCalls, window_probs: list[dict[str
     )
 
 
+def noisy_vt_statement(calls: EctopyCalls) -> Statement | None:
+    """Fast V runs left unconfirmed because muscle noise covers them (see ectopy.py): not stated as VT, but
+    abnormal and urgent, so that a person looks at the tracing soon (a real VT under noise is not dismissed)."""
+    if not calls.noisy_vt_runs:
+        return None
+    start, end, beats = max(calls.noisy_vt_runs, key=lambda run: run[2])
+    return Statement(
+        "vt_unconfirmed",
+        "Fast run(s) of ventricular-looking beats in muscle noise, not confirmed as ventricular tachycardia: "
+        "artefact or VT, check the tracing",
+        {
+            "runs": len(calls.noisy_vt_runs),
+            "longest_run_beats": beats,
+            "runs_at_s": [round(run[0], 1) for run in calls.noisy_vt_runs],
+            "rule": ">= 3 V beats >= 100 /min in a stretch where power above 40 Hz is >= 0.15 of that in "
+            "1-40 Hz (RMS) on every usable lead",
+        },
+        location={"start_s": round(start, 3), "end_s": round(end, 3)},
+    )
+
+
 def urgency(statements: list[Statement], usable: bool) -> Urgency:
     if any(s.critical for s in statements):
         return Urgency.CRITICAL
-    urgent = {"af", "afl", "svt", "ivr", "pause", "lbbb"}
+    urgent = {"af", "afl", "svt", "ivr", "pause", "lbbb", "vt_unconfirmed"}
     if any(s.key in urgent for s in statements):
         return Urgency.URGENT
     if any(s.key == "long_qt" and (s.criteria.get("qtc_ms") or 0) >= 500 for s in statements):
