@@ -5,7 +5,10 @@ the QRS starts where the activity last stayed below a fraction of its QRS peak (
 isoelectric floor) for a hold time and ends where it first does so again. Onset and offset use their own
 smoothing and hold time: the onset needs a short hold (the Q wave follows the PR segment closely), the offset
 a long one (a slurred S wave or an early ST slope must not end the QRS); activity that soon rises again and
-stays up (the wide complex after a pacing spike) resumes the QRS.
+stays up (the wide complex after a pacing spike) resumes the QRS. The offset's peak is the largest activity from
+the QRS onset to 60 ms after R, so that a detector mark on a late wave of a wide complex (the slow wave after a
+pacing spike) does not lower the threshold into the ST segment; the T and P searches keep the offset set by the
+peak within 60 ms of R, so per-beat P-wave presence does not depend on this.
 
 P and T, per lead then fused: the wave peak is found in a window bounded by the neighbouring waves (T: after
 QRS offset, before most of the next RR; P: after the previous T end, before QRS onset). P and T peaks are the
@@ -49,6 +52,7 @@ QRS_ON_LEAD_MS = 6.0  # the threshold crossing lags the first visible deflection
 QRS_RESUME_MS = 60.0  # activity rising again this soon after the QRS offset ...
 QRS_BURST_MS = 40.0  # ... and staying above the threshold this long is still the QRS
 QRS_MAX_MS = 200.0  # the QRS offset lies at most this long after R
+QRS_ON_SEARCH_MS = 160.0  # and its onset at most this long before R
 P_AREA_MS = 90.0  # width of the area window for P offset
 P_TRAP_MS = 60.0  # trapezium far point, from the steepest point of the P upslope
 T_TRAP_MS = 120.0  # trapezium far point, from the steepest point of the T downslope
@@ -285,15 +289,33 @@ def _late_phase(
 
 
 def _qrs_edge(
-    dm: np.ndarray, r: np.ndarray, ms: float, smooth_ms: float, hold_ms: float, frac: float, onset: bool
+    dm: np.ndarray,
+    r: np.ndarray,
+    ms: float,
+    smooth_ms: float,
+    hold_ms: float,
+    frac: float,
+    onset: bool,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
-    """QRS onset (last quiet stretch before R) or offset (first quiet stretch after R) on the activity dm."""
+    """QRS onset (last quiet stretch before R) or offset (first quiet stretch after R) on the activity dm.
+
+    start (offset only): the QRS onset per beat; the activity peak that sets the threshold is also looked for
+    from there to R, not only within 60 ms of R.
+    """
     n = dm.size
     rows = np.arange(r.size)
     act = ndimage.uniform_filter1d(dm, max(1, int(round(smooth_ms * ms))), mode="nearest")
     w = max(2, int(round(hold_ms * ms)))
     idx, valid = _windows(r, -int(60 * ms), int(60 * ms) + 1, n)
     peak = np.max(np.where(valid, act[idx], 0.0), axis=1)
+    if start is not None:
+        # The detector may mark a late wave of a wide complex (the slow wave after a pacing spike, more than
+        # 60 ms after it): the steeper start of the QRS then sets the peak, else the threshold falls so low
+        # that the QRS "ends" well into the ST segment.
+        si, sv = _windows(r, -int((QRS_ON_SEARCH_MS + QRS_ON_LEAD_MS) * ms), 1, n)
+        sv &= si >= start[:, None]
+        peak = np.maximum(peak, np.max(np.where(sv, act[si], 0.0), axis=1))
     # Floor: the quietest activity before the QRS (noise and baseline slope are not QRS).
     fi, fv = _windows(r, -int(250 * ms), -int(60 * ms), n)
     floor = np.min(np.where(fv, act[fi], np.inf), axis=1)
@@ -301,7 +323,7 @@ def _qrs_edge(
     thr = (floor + frac * (peak - floor))[:, None]
     if onset:
         quiet = ndimage.maximum_filter1d(act, w, origin=(w - 1) // 2, mode="nearest")  # act[t-w..t]
-        idx, valid = _windows(r, -int(160 * ms), 1, n)
+        idx, valid = _windows(r, -int(QRS_ON_SEARCH_MS * ms), 1, n)
         below = valid & (quiet[idx] < thr)
         last = idx.shape[1] - 1 - np.argmax(below[:, ::-1], axis=1)
         return np.where(below.any(axis=1), idx[rows, last], r - int(50 * ms))
@@ -357,7 +379,16 @@ def delineate(
     dm = d.mean(axis=1)
     qrs_on = _qrs_edge(dm, r, ms, QRS_ON_SMOOTH_MS, QRS_ON_HOLD_MS, QRS_ON_FRAC, onset=True)
     qrs_on -= int(round(QRS_ON_LEAD_MS * ms))
-    qrs_off = _qrs_edge(dm, r, ms, QRS_OFF_SMOOTH_MS, QRS_OFF_HOLD_MS, QRS_OFF_FRAC, onset=False)
+    t_from = _qrs_edge(dm, r, ms, QRS_OFF_SMOOTH_MS, QRS_OFF_HOLD_MS, QRS_OFF_FRAC, onset=False)
+    # A higher peak (from the QRS onset on) can only end the QRS earlier; where the paced-complex resumption then
+    # carries it further, into the T wave, the offset stays as it was.
+    qrs_off = t_from.copy()
+    wide = np.flatnonzero(qrs_on < r - int(60 * ms))  # elsewhere the peak is the one within 60 ms of R
+    if wide.size:
+        early = _qrs_edge(
+            dm, r[wide], ms, QRS_OFF_SMOOTH_MS, QRS_OFF_HOLD_MS, QRS_OFF_FRAC, onset=False, start=qrs_on[wide]
+        )
+        qrs_off[wide] = np.minimum(early, t_from[wide])
 
     if rr_s is not None:
         rr_next = np.full(nb, int(rr_s * fs), dtype=np.int64)
@@ -372,8 +403,10 @@ def delineate(
     hf = xs - xl
 
     # --- T wave
-    t_lo = qrs_off + int(80 * ms)
-    t_hi = np.minimum(r + (T_RR * rr_next).astype(np.int64), qrs_off + int(500 * ms))
+    # The T (and so the next P) search starts after the offset set by the peak within 60 ms of R alone: the
+    # per-beat P-wave presence, which the beat classifier is trained on, stays as it was.
+    t_lo = t_from + int(80 * ms)
+    t_hi = np.minimum(r + (T_RR * rr_next).astype(np.int64), t_from + int(500 * ms))
     base = xl[np.clip(qrs_on - int(20 * ms), 0, n - 1)]  # (nb, leads) PR-segment level
     t_pk, t_amp, t_ok = _prominent(xl, base, t_lo, t_hi, int(500 * ms))
     t_max = r + np.minimum((0.9 * rr_next).astype(np.int64), rr_next - int(T_NEXT_MS * ms))
