@@ -111,13 +111,15 @@ def test_paced_record_reads_q_not_v() -> None:
 
 def test_paced_record_has_no_paced_ventricular_runs() -> None:
     # Without the spike rule the analyzer read 45 V beats here, a 13-beat VT and idioventricular runs of 3, 6 and
-    # 23 paced beats. Two 3-4 beat "VT" runs remain at 7-10 s: detections in a burst of muscle noise between
-    # paced beats (whose spike the noise hides), not paced runs.
+    # 23 paced beats. Two 3-4 beat "VT" runs remained at 7-10 s: detections in a burst of muscle noise between
+    # paced beats (whose spike the noise hides), not paced runs. The one at 9.4 s is now left unconfirmed for
+    # muscle noise (qc.muscle_noise_runs); the one at 7.0 s stays (V2's high-frequency share 0.148, just under 0.15).
     raw = ECGAnalyzer().analyze([PACED]).raw
     assert raw["models"]["beat_classifier"] == "learned"
     runs = [e for e in raw["rhythm"] if e["label"] in ("VT", "VRUN")]
     assert not [e for e in runs if e["label"] == "VRUN"], runs
     assert all(e["n_beats"] <= 4 for e in runs), runs
+    assert len(runs) <= 1 and not [e for e in runs if e["start_s"] > 9.0], runs
     assert raw["beat_counts"]["Q"] >= 35
     assert raw["beat_counts"]["V"] <= 12
 
