@@ -209,8 +209,12 @@ def simulate_scan(
     seed: int,
     diameters: tuple[float, float] = (4.0, 30.0),
     avoid: list[tuple[np.ndarray, float]] | None = None,
+    kind: tuple[str, str] | None = None,
 ) -> tuple[np.ndarray, list[SimulatedNodule]]:
-    """A copy of `hu` with up to `n_nodules` simulated nodules, and their truth."""
+    """A copy of `hu` with up to `n_nodules` simulated nodules, and their truth.
+
+    `kind` (density, placement) makes every nodule of that kind (development harnesses that study one kind); the
+    random draws stay the same, so without it a seed gives the same scan as always."""
     rng = np.random.default_rng(seed)
     out = hu.copy()
     sp = np.array(spacing, float)
@@ -224,6 +228,8 @@ def simulate_scan(
         d = float(np.exp(rng.uniform(np.log(diameters[0]), np.log(diameters[1]))))
         density = DENSITIES[int(rng.choice(3, p=[0.5, 0.25, 0.25]))]
         placement = PLACEMENTS[int(rng.choice(3, p=[0.5, 0.25, 0.25]))]
+        if kind is not None:
+            density, placement = kind
         c = _pick_centers((to_pleura, to_vessel), sp, placement, d / 2, rng, taken)
         if c is None:
             continue
