@@ -23,6 +23,7 @@ from scipy import ndimage, signal
 from dualsign.analyzers.ecg import pacing
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
+from dualsign.analyzers.ecg.model_card import load_card
 
 AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 # Morphology model output order. Paced beats (Q) occur in one record only and fusion beats (F) number 16, too
@@ -370,12 +371,9 @@ def lower_v_threshold(p_morph: np.ndarray, no_p: np.ndarray, threshold: float) -
 @functools.lru_cache(maxsize=1)
 def no_p_v_threshold() -> float:
     """The shipped threshold (card.json "beats"); 0.5 (no change) when the card does not give one."""
-    import json
-
     try:
-        card = json.loads((WEIGHTS_DIR / "card.json").read_text())
-        return float(card["beats"]["no_p_v_threshold"])
-    except (OSError, KeyError, TypeError, ValueError):
+        return float((load_card() or {})["beats"]["no_p_v_threshold"])
+    except (KeyError, TypeError, ValueError):
         return 0.5
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.base import Urgency
+from dualsign.analyzers.ecg import qc
 from dualsign.analyzers.ecg.ectopy import EctopyCalls, rates_normal
 from dualsign.analyzers.ecg.flutter import FlutterMeasure
 from dualsign.analyzers.ecg.leads import STANDARD_12
@@ -463,8 +464,8 @@ def noisy_vt_statement(calls: EctopyCalls) -> Statement | None:
             "runs": len(calls.noisy_vt_runs),
             "longest_run_beats": beats,
             "runs_at_s": [round(run[0], 1) for run in calls.noisy_vt_runs],
-            "rule": ">= 3 V beats >= 100 /min in a stretch where power above 40 Hz is >= 0.15 of that in "
-            "1-40 Hz (RMS) on every usable lead",
+            "rule": f">= 3 V beats >= 100 /min in a stretch where power above {qc.HF_EDGE_HZ:g} Hz is >= "
+            f"{qc.MUSCLE_NOISE_RATIO:g} of that in 1-{qc.HF_EDGE_HZ:g} Hz (RMS) on every usable lead",
         },
         location={"start_s": round(start, 3), "end_s": round(end, 3)},
     )
