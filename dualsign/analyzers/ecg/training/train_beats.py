@@ -19,13 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from dualsign.analyzers.ecg import beat_classes as bc
 from dualsign.analyzers.ecg.training import common
+
+if TYPE_CHECKING:  # scikit-learn is a training-only dependency; the shipped analyzer and its tests run without it
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 MORPH_PARAMS: dict[str, Any] = {
     "max_iter": 60,
@@ -63,6 +65,8 @@ def _weights(y: np.ndarray, groups: np.ndarray, power: float) -> np.ndarray:
 
 
 def fit(params: dict[str, Any], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> HistGradientBoostingClassifier:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     p = dict(params)
     power = p.pop("balance_power")
     m = HistGradientBoostingClassifier(random_state=common.SEED, early_stopping=False, **p)
