@@ -144,7 +144,7 @@ def beat_windows(x: np.ndarray, fs: float, r_peaks: np.ndarray, filtered: bool =
     i0 = np.floor(pos).astype(np.int64)
     i1 = np.minimum(i0 + 1, y.size - 1)
     fr = pos - i0
-    return (y[i0] * (1.0 - fr) + y[i1] * fr).astype(np.float64)
+    return (y.take(i0) * (1.0 - fr) + y.take(i1) * fr).astype(np.float64)
 
 
 def _width_ms(w: np.ndarray) -> np.ndarray:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
 # Numeric settings chosen on half A (even-indexed records) of the QT Database; see BENCHMARKS.md. Half A has no
@@ -120,13 +121,12 @@ class _AreaBefore:
 
     def __call__(self, idx: np.ndarray) -> np.ndarray:
         """A at idx (..., leads): sample indices in [0, n), one column per lead."""
-        lead = np.arange(idx.shape[-1])
         w = self.w
         full = idx >= w
-        hi = self.c[idx + 1, lead]
-        s = np.where(full, hi - self.c[np.maximum(idx - w, 0), lead], hi)
+        hi = gather.per_lead(self.c, idx + 1)
+        s = np.where(full, hi - gather.per_lead(self.c, np.maximum(idx - w, 0)), hi)
         cnt = np.where(full, float(w + 1), (idx + 1).astype(np.float64))
-        return s - cnt * self.x[idx, lead]
+        return s - cnt * gather.per_lead(self.x, idx)
 
 
 def _wave(
@@ -141,7 +141,7 @@ def _wave(
     nb = lo.size
     idx, valid = _windows(lo, 0, max_len, n)
     valid &= idx < hi[:, None]
-    dev = xl[idx] - base[:, None, :]  # (nb, win, leads)
+    dev = gather.rows(xl, idx) - base[:, None, :]  # (nb, win, leads)
     mag = np.where(valid[:, :, None], np.abs(dev), -1.0)
     k = np.argmax(mag, axis=1)  # (nb, leads)
     amp = np.take_along_axis(dev, k[:, None, :], axis=1)[:, 0, :]
@@ -168,7 +168,7 @@ def _prominent(
     has = last >= lo
     # Samples past the window's end repeat its last sample: they change no running minimum or maximum.
     idx = np.minimum(lo[:, None] + np.arange(max_len)[None, :], np.maximum(last, 0)[:, None])
-    y = xl[idx].astype(np.float32)  # (nb, win, leads)
+    y = gather.rows(xl, idx).astype(np.float32)  # (nb, win, leads)
     up = np.minimum(y - np.minimum.accumulate(y, axis=1), y - np.minimum.accumulate(y[:, ::-1], axis=1)[:, ::-1])
     dn = np.maximum.accumulate(y, axis=1) - y
     np.minimum(dn, np.maximum.accumulate(y[:, ::-1], axis=1)[:, ::-1] - y, out=dn)
@@ -208,13 +208,13 @@ def _trapezium(
     samples beyond it; the boundary is the xi in [xm, xr] (and within limit) that maximises the area
     (y(xm) - y(xi)) * (2 xr - xi - xm) / 2, with y oriented so the wave is positive.
     """
-    n, n_leads = xl.shape
+    n = xl.shape[0]
     step = 1 if forward else -1
     offs = np.arange(max_len)[None, :, None]
     idx = pk[:, None, :] + step * offs  # (nb, win, leads)
     inside = (idx >= 0) & (idx < n) & ((idx <= limit[:, None, :]) if forward else (idx >= limit[:, None, :]))
     idxc = np.clip(idx, 0, n - 1)
-    y = xl[idxc, np.arange(n_leads)[None, None, :]] * sign[:, None, :]
+    y = gather.per_lead(xl, idxc) * sign[:, None, :]
     fall = -np.gradient(y, axis=1)  # the wave falls away from its peak in the direction of travel
     km = np.argmax(np.where(inside, fall, -np.inf), axis=1)[:, None, :]
     ym = np.take_along_axis(y, km, axis=1)
@@ -265,13 +265,13 @@ def _late_phase(
     deflection. Returns that deflection's trapezium end, its search limit, and where the rule applies (the
     end must lie before the limit: a later phase with no end of its own is no T wave).
     """
-    n, n_leads = xl.shape
+    n = xl.shape[0]
     sign = np.sign(amp)
     w = max(2, int(round(T_LATE_MS * ms)))
     offs = np.arange(w)[None, :, None]
     idx = pk[:, None, :] + offs  # (nb, win, leads)
     inside = (idx <= np.minimum(pk + w - 1, t_max[:, None])[:, None, :]) & (idx < n)
-    y = -sign[:, None, :] * xl[np.clip(idx, 0, n - 1), np.arange(n_leads)[None, None, :]]  # later phase up
+    y = -sign[:, None, :] * gather.per_lead(xl, np.clip(idx, 0, n - 1))  # later phase up
     kq = np.argmax(np.where(inside, y, -np.inf), axis=1)  # (nb, leads)
     yq = np.take_along_axis(y, kq[:, None, :], axis=1)[:, 0, :]
     swing = yq - y[:, 0, :]
@@ -288,61 +288,79 @@ def _late_phase(
     return end, stop, late
 
 
+@dataclass
+class _Activity:
+    """The record-wide curves one QRS edge search reads: the smoothed activity, its running maximum over the
+    hold time (after t for the offset, before it for the onset) and, for the offset, its running minimum over
+    QRS_BURST_MS. Built once per edge kind: the offset search runs twice (all beats, then the wide ones)."""
+
+    act: np.ndarray
+    quiet: np.ndarray
+    busy: np.ndarray | None
+
+
+def _activity(dm: np.ndarray, ms: float, smooth_ms: float, hold_ms: float, onset: bool) -> _Activity:
+    act = ndimage.uniform_filter1d(dm, max(1, int(round(smooth_ms * ms))), mode="nearest")
+    w = max(2, int(round(hold_ms * ms)))
+    if onset:
+        return _Activity(act, ndimage.maximum_filter1d(act, w, origin=(w - 1) // 2, mode="nearest"), None)  # [t-w, t]
+    quiet = ndimage.maximum_filter1d(act, w, origin=-(w // 2), mode="nearest")  # act[t..t+w]
+    wb = max(2, int(round(QRS_BURST_MS * ms)))
+    busy = ndimage.minimum_filter1d(act, wb, origin=-(wb // 2), mode="nearest")  # min of act[t..t+wb]
+    return _Activity(act, quiet, busy)
+
+
 def _qrs_edge(
-    dm: np.ndarray,
+    curves: _Activity,
     r: np.ndarray,
     ms: float,
-    smooth_ms: float,
-    hold_ms: float,
     frac: float,
     onset: bool,
     start: np.ndarray | None = None,
 ) -> np.ndarray:
-    """QRS onset (last quiet stretch before R) or offset (first quiet stretch after R) on the activity dm.
+    """QRS onset (last quiet stretch before R) or offset (first quiet stretch after R) on the activity curves
+    (see _activity; onset: built with onset=True).
 
     start (offset only): the QRS onset per beat; the activity peak that sets the threshold is also looked for
     from there to R, not only within 60 ms of R.
     """
-    n = dm.size
+    act, quiet = curves.act, curves.quiet
+    n = act.size
     rows = np.arange(r.size)
-    act = ndimage.uniform_filter1d(dm, max(1, int(round(smooth_ms * ms))), mode="nearest")
-    w = max(2, int(round(hold_ms * ms)))
     idx, valid = _windows(r, -int(60 * ms), int(60 * ms) + 1, n)
-    peak = np.max(np.where(valid, act[idx], 0.0), axis=1)
+    peak = np.max(np.where(valid, act.take(idx), 0.0), axis=1)
     if start is not None:
         # The detector may mark a late wave of a wide complex (the slow wave after a pacing spike, more than
         # 60 ms after it): the steeper start of the QRS then sets the peak, else the threshold falls so low
         # that the QRS "ends" well into the ST segment.
         si, sv = _windows(r, -int((QRS_ON_SEARCH_MS + QRS_ON_LEAD_MS) * ms), 1, n)
         sv &= si >= start[:, None]
-        peak = np.maximum(peak, np.max(np.where(sv, act[si], 0.0), axis=1))
+        peak = np.maximum(peak, np.max(np.where(sv, act.take(si), 0.0), axis=1))
     # Floor: the quietest activity before the QRS (noise and baseline slope are not QRS).
     fi, fv = _windows(r, -int(250 * ms), -int(60 * ms), n)
-    floor = np.min(np.where(fv, act[fi], np.inf), axis=1)
+    floor = np.min(np.where(fv, act.take(fi), np.inf), axis=1)
     floor = np.where(np.isfinite(floor), np.minimum(floor, 0.5 * peak), 0.0)
     thr = (floor + frac * (peak - floor))[:, None]
     if onset:
-        quiet = ndimage.maximum_filter1d(act, w, origin=(w - 1) // 2, mode="nearest")  # act[t-w..t]
         idx, valid = _windows(r, -int(QRS_ON_SEARCH_MS * ms), 1, n)
-        below = valid & (quiet[idx] < thr)
+        below = valid & (quiet.take(idx) < thr)
         last = idx.shape[1] - 1 - np.argmax(below[:, ::-1], axis=1)
         return np.where(below.any(axis=1), idx[rows, last], r - int(50 * ms))
-    quiet = ndimage.maximum_filter1d(act, w, origin=-(w // 2), mode="nearest")  # act[t..t+w]
     end = r + int(QRS_MAX_MS * ms)
     idx, valid = _windows(r, 0, int(QRS_MAX_MS * ms) + 1, n)
-    below = valid & (quiet[idx] < thr)
+    below = valid & (quiet.take(idx) < thr)
     found = below.any(axis=1)
     off = np.where(found, idx[rows, np.argmax(below, axis=1)], r + int(60 * ms))
     # A paced QRS: the pacing spike sets the activity peak, and the slow, wide complex after it can dip below
     # the threshold for a moment before rising again for most of its length. Sustained activity soon after the
     # first quiet stretch resumes the QRS; the offset is then the next quiet stretch within the QRS window.
-    wb = max(2, int(round(QRS_BURST_MS * ms)))
-    busy = ndimage.minimum_filter1d(act, wb, origin=-(wb // 2), mode="nearest")  # min of act[t..t+wb]
+    busy = curves.busy
+    assert busy is not None, "offset curves: _activity(..., onset=False)"
     bi, bv = _windows(off, 1, int(QRS_RESUME_MS * ms) + 1, n)
-    burst = bv & (busy[bi] > thr) & (bi < end[:, None])
+    burst = bv & (busy.take(bi) > thr) & (bi < end[:, None])
     t1 = bi[rows, np.argmax(burst, axis=1)]
     qi, qv = _windows(t1, 0, int(QRS_MAX_MS * ms) + 1, n)
-    qb = qv & (quiet[qi] < thr) & (qi <= end[:, None])
+    qb = qv & (quiet.take(qi) < thr) & (qi <= end[:, None])
     resume = found & burst.any(axis=1) & qb.any(axis=1)
     return np.where(resume, qi[rows, np.argmax(qb, axis=1)], off)
 
@@ -377,17 +395,16 @@ def delineate(
     # Scale from every 4th sample: the same 99th percentile for a quarter of the sort.
     d /= np.maximum(np.percentile(d[::4], 99, axis=0), 1e-12)
     dm = d.mean(axis=1)
-    qrs_on = _qrs_edge(dm, r, ms, QRS_ON_SMOOTH_MS, QRS_ON_HOLD_MS, QRS_ON_FRAC, onset=True)
+    qrs_on = _qrs_edge(_activity(dm, ms, QRS_ON_SMOOTH_MS, QRS_ON_HOLD_MS, True), r, ms, QRS_ON_FRAC, onset=True)
     qrs_on -= int(round(QRS_ON_LEAD_MS * ms))
-    t_from = _qrs_edge(dm, r, ms, QRS_OFF_SMOOTH_MS, QRS_OFF_HOLD_MS, QRS_OFF_FRAC, onset=False)
+    off_curves = _activity(dm, ms, QRS_OFF_SMOOTH_MS, QRS_OFF_HOLD_MS, False)
+    t_from = _qrs_edge(off_curves, r, ms, QRS_OFF_FRAC, onset=False)
     # A higher peak (from the QRS onset on) can only end the QRS earlier; where the paced-complex resumption then
     # carries it further, into the T wave, the offset stays as it was.
     qrs_off = t_from.copy()
     wide = np.flatnonzero(qrs_on < r - int(60 * ms))  # elsewhere the peak is the one within 60 ms of R
     if wide.size:
-        early = _qrs_edge(
-            dm, r[wide], ms, QRS_OFF_SMOOTH_MS, QRS_OFF_HOLD_MS, QRS_OFF_FRAC, onset=False, start=qrs_on[wide]
-        )
+        early = _qrs_edge(off_curves, r[wide], ms, QRS_OFF_FRAC, onset=False, start=qrs_on[wide])
         qrs_off[wide] = np.minimum(early, t_from[wide])
 
     if rr_s is not None:
@@ -439,12 +456,12 @@ def delineate(
     # before the QRS can still hold the P wave's tail and flip which deflection looks largest.
     bi, bv = _windows(p_lo, 0, int(300 * ms), n)
     bv &= bi < p_hi[:, None]
-    srt = np.sort(np.where(bv[:, :, None], xl[bi], np.inf), axis=1)  # invalid samples sort last
+    srt = np.sort(np.where(bv[:, :, None], gather.rows(xl, bi), np.inf), axis=1)  # invalid samples sort last
     cnt = bv.sum(axis=1)
     base_p = np.take_along_axis(srt, np.maximum(cnt - 1, 0)[:, None, None] // 2, axis=1)[:, 0, :]
     base_p = np.where((cnt > 0)[:, None], base_p, xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)])
     nidx, nvalid = _windows(qrs_on, -int(300 * ms), -int(20 * ms), n)
-    noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], hf[nidx] ** 2, 0.0), axis=1))  # (nb, leads)
+    noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], gather.rows(hf, nidx) ** 2, 0.0), axis=1))  # (nb, leads)
     area_off = _AreaBefore(xl, max(2, int(round(P_AREA_MS * ms))))
     edge = p_lo + np.where(rr_prev >= P_EDGE_RR_S * fs, int(P_EDGE_MS * ms), 0)
 

@@ -81,9 +81,11 @@ def _lead_weights(env: np.ndarray) -> np.ndarray:
         peak = env.max(axis=0)
         back = median0(env)
     else:
-        blocks = env[: n * blk].reshape(n, blk, -1)
-        peak = median0(blocks.max(axis=1))
-        back = median0(np.median(blocks, axis=1))
+        # (blocks, leads, samples): a reduction along the middle axis of (blocks, samples, leads), with only a
+        # few leads innermost, is 20-40x slower in numpy; max and median are the same values in either layout.
+        blocks = np.ascontiguousarray(env[: n * blk].reshape(n, blk, -1).transpose(0, 2, 1))
+        peak = median0(blocks.max(axis=-1))
+        back = median0(np.median(blocks, axis=-1))
     ratio = peak / np.maximum(back, 1e-9)
     w = np.clip(ratio - 2.0, 0.0, None) ** 2
     if not np.any(w > 0):
@@ -214,19 +216,22 @@ def refine_peaks(x: np.ndarray, fs: float, approx: np.ndarray, half_width_s: flo
     sos = signal.butter(2, [3.0, 30.0], btype="bandpass", fs=fs, output="sos")
     bp = sosfiltfilt(sos, x)
     scale = np.maximum(np.percentile(np.abs(bp[::4]), 99, axis=0), 1e-9)  # every 4th sample suffices
-    mag = (np.abs(bp) / scale).sum(axis=1)
     hw = max(1, int(round(half_width_s * fs)))
     offs = np.arange(-hw, hw + 1)
-    idx = np.clip(approx[:, None] + offs[None, :], 0, len(mag) - 1)
-    best = idx[np.arange(idx.shape[0]), np.argmax(mag[idx], axis=1)]
-    best = np.unique(best)
+    idx = np.clip(approx[:, None] + offs[None, :], 0, bp.shape[0] - 1)
+    # The leads' summed magnitude only where it is searched (the same arithmetic per sample as over the record).
+    win_mag = (np.abs(bp[idx]) / scale).sum(axis=-1)
+    k = np.argmax(win_mag, axis=1)
+    rows = np.arange(idx.shape[0])
+    best, first = np.unique(idx[rows, k], return_index=True)
+    mag = win_mag[rows, k][first]  # mag at each of best
     # Two refined peaks closer than 200 ms are one beat: keep the larger.
     while best.size > 1:
         close = np.flatnonzero(np.diff(best) < 0.2 * fs)
         if close.size == 0:
             break
-        drop = np.where(mag[best[close]] < mag[best[close + 1]], close, close + 1)
-        best = np.delete(best, np.unique(drop))
+        drop = np.unique(np.where(mag[close] < mag[close + 1], close, close + 1))
+        best, mag = np.delete(best, drop), np.delete(mag, drop)
     return best
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import signal as sps
 from scipy.ndimage import uniform_filter1d
 
+from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 from dualsign.analyzers.ecg.spectrum import welch
@@ -115,7 +116,7 @@ def _residual(y: np.ndarray, fs: float, r: np.ndarray, dominant: np.ndarray) -> 
     if rr.size == 0:
         return res
     idx = rr[:, None] + np.arange(-pre, post)[None, :]
-    segs = y[idx]  # (beats, window, leads)
+    segs = gather.rows(y, idx)  # (beats, window, leads)
     use = segs[dom] if np.count_nonzero(dom) >= 3 else segs
     taper = _taper(pre + post)
     res[idx[dom]] -= median0(use) * taper

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.delineate import Boundaries, delineate
 from dualsign.analyzers.ecg.fastmedian import median0
 
@@ -40,7 +41,7 @@ def median_beat(
     if sel.size == 0:
         return None
     idx = sel[:, None] + np.arange(-pre, post)[None, :]
-    beat = median0(xf[idx])  # (win, leads)
+    beat = median0(gather.rows(xf, idx))  # (win, leads)
     # Delineate the median beat as one beat whose neighbours are at the record's median RR, so the T and
     # P search windows are those a beat of this record gets. The QT and PR need the T end and P onset even where
     # the leads disagree on them (the per-beat output leaves such boundaries out; the median fuses the leads).
@@ -50,7 +51,7 @@ def median_beat(
     if x_raw is not None:
         # Amplitudes and ST need the full bandwidth (the 40-Hz low-pass shaves 5-15 % off narrow R waves and
         # the 0.5-Hz high-pass bends the ST segment); each beat is levelled on its own PR segment instead.
-        raw = x_raw[idx]
+        raw = gather.rows(x_raw, idx)
         lv = raw[:, pre - int(0.1 * fs) : pre - int(0.06 * fs)].mean(axis=1, keepdims=True)
         wide = median0(raw - lv)
     return MedianBeat(beat, pre, b, int(sel.size), wide)

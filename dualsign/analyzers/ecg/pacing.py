@@ -71,13 +71,13 @@ def _lead_spikes(y: np.ndarray, fs: float, r: np.ndarray) -> np.ndarray:
     narrow = np.maximum(up, down)
     # Spike: the sharpest narrow peak in the search window, either polarity.
     win = _windows(n, r, -int(PRE_S * fs), int(POST_S * fs))
-    k = win[np.arange(r.size), np.argmax(narrow[win], axis=1)]
+    k = win[np.arange(r.size), np.argmax(narrow.take(win), axis=1)]
     p1 = narrow[k]
     sign = np.where(up[k] >= down[k], 1.0, -1.0)
     lo, hi = np.clip(k - d2, 0, n - 1), np.clip(k + d2, 0, n - 1)
     height = sign * y[k] - np.maximum(sign * y[lo], sign * y[hi])
-    ptp = np.ptp(y[_windows(n, r, -int(0.1 * fs), int(0.1 * fs))], axis=1)
-    base_max = narrow[_windows(n, r, -int(BASELINE_S[0] * fs), -int(BASELINE_S[1] * fs))].max(axis=1)
+    ptp = np.ptp(y.take(_windows(n, r, -int(0.1 * fs), int(0.1 * fs))), axis=1)
+    base_max = narrow.take(_windows(n, r, -int(BASELINE_S[0] * fs), -int(BASELINE_S[1] * fs))).max(axis=1)
     return (
         (p1 > 0)
         & (p1 >= MIN_NARROW_FRACTION * np.maximum(height, p1))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
+from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
@@ -79,6 +80,7 @@ def lead_quality(
     if r.size:
         w = np.arange(-int(80 * ms), int(80 * ms) + 1)
         qrs_mask[np.clip(r[:, None] + w[None, :], 0, n - 1).ravel()] = True
+    quiet = ~qrs_mask  # the samples the noise RMS is taken over
     # Wander (< 0.5 Hz) is judged at ~25 Hz: decimating first makes the filter 10-20x cheaper.
     step = max(1, int(fs // 25))
     sos_lw = signal.butter(1, 0.5, btype="lowpass", fs=fs / step, output="sos")
@@ -110,10 +112,9 @@ def lead_quality(
             if mains / band > 0.2:
                 lq.problems.append("powerline interference")
         if r.size >= 2:
-            amp = median0(np.abs(xf[r, j]))
             qidx = np.clip(r[:, None] + np.arange(-int(60 * ms), int(60 * ms) + 1)[None, :], 0, n - 1)
-            amp = float(median0(np.ptp(xf[qidx, j], axis=1)))
-            noise = float(np.sqrt(np.mean(hf[~qrs_mask, j] ** 2))) if np.any(~qrs_mask) else 0.0
+            amp = float(median0(np.ptp(np.take(xf[:, j], qidx), axis=1)))
+            noise = float(np.sqrt(np.mean(gather.masked(hf[:, j], quiet) ** 2))) if quiet.any() else 0.0
             lq.snr = amp / max(noise, 1e-6)
             if lq.snr < 2.0:
                 lq.usable = False
@@ -131,7 +132,7 @@ def beat_correlations(xf: np.ndarray, fs: float, r: np.ndarray, lead: int) -> np
     ms = fs / 1000.0
     w = np.arange(-int(100 * ms), int(100 * ms) + 1)
     idx = np.clip(r[:, None] + w[None, :], 0, xf.shape[0] - 1)
-    beats = xf[idx, lead]
+    beats = np.take(xf[:, lead], idx)
     beats = beats - beats.mean(axis=1, keepdims=True)
     tpl = median0(beats)
     num = beats @ tpl

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import signal as sps
 
 from dualsign.analyzers.ecg import beat_classes as bc
+from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 from dualsign.analyzers.ecg.spectrum import welch
@@ -219,8 +220,9 @@ def rhythm_features(
     # Fibrillatory activity: 4-9 Hz power in the T-Q intervals (after the T wave, before the next P/QRS).
     mask = _tq_mask(r, fs, n)
     if mask.sum() > int(0.5 * fs):
-        f["f_power_rel"] = float(np.sqrt(np.mean(fb[mask] ** 2)) / qrs_amp)
-        f["f_band_frac"] = float(np.mean(fb[mask] ** 2) / (np.mean(y[mask] ** 2) + 1e-12))
+        fb2 = gather.masked(fb, mask) ** 2
+        f["f_power_rel"] = float(np.sqrt(np.mean(fb2)) / qrs_amp)
+        f["f_band_frac"] = float(np.mean(fb2) / (np.mean(gather.masked(y, mask) ** 2) + 1e-12))
     return np.asarray([f[k] for k in FEATURES], dtype=np.float32)
 
 
