@@ -83,14 +83,7 @@ def rr_features(r_s: np.ndarray) -> np.ndarray:
         return out
     d = np.diff(r_s)
     glob = float(median0(d))
-    pre = np.concatenate([[np.nan], d])
-    post = np.concatenate([d, [np.nan]])
-    # Local rhythm: median of ~20 surrounding intervals; the median ignores the ectopic beats themselves.
-    size = int(min(21, 2 * (d.size // 2) + 1))
-    local_d = ndimage.median_filter(d, size=max(size, 1), mode="nearest")
-    local = np.concatenate([[local_d[0]], (local_d[:-1] + local_d[1:]) / 2.0, [local_d[-1]]])
-    pre = np.where(np.isnan(pre), local, pre)
-    post = np.where(np.isnan(post), local, post)
+    pre, post, local, size = _pre_post_local(d)
     prevpre = np.concatenate([[pre[0]], pre[:-1]])
     nextpost = np.concatenate([post[1:], [post[-1]]])
     irr = np.abs(np.diff(d, prepend=d[0]))
@@ -113,6 +106,33 @@ def rr_features(r_s: np.ndarray) -> np.ndarray:
     prev4 = np.where(k > 0, (c[k] - c[lo]) / np.maximum(k - lo, 1), pre)
     out[:, 10] = pre / np.maximum(prev4, 1e-3)
     return out
+
+
+def _pre_post_local(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per beat, from the RR intervals d (at least one): the intervals before and after it (the local rhythm
+    where there is none), the local rhythm, and the size of the median filter that set it."""
+    pre = np.concatenate([[np.nan], d])
+    post = np.concatenate([d, [np.nan]])
+    # Local rhythm: median of ~20 surrounding intervals; the median ignores the ectopic beats themselves.
+    size = int(min(21, 2 * (d.size // 2) + 1))
+    local_d = ndimage.median_filter(d, size=max(size, 1), mode="nearest")
+    local = np.concatenate([[local_d[0]], (local_d[:-1] + local_d[1:]) / 2.0, [local_d[-1]]])
+    pre = np.where(np.isnan(pre), local, pre)
+    post = np.where(np.isnan(post), local, post)
+    return pre, post, local, size
+
+
+def timing_candidates(r_s: np.ndarray) -> np.ndarray:
+    """dominant_candidates(rr_features(r_s)) without P-wave findings, from the only two features it reads
+    (pre_local, post_local, rounded to float32 as there): the rhythm model asks for it in every 30-s window."""
+    n = r_s.size
+    if n < 2:
+        return dominant_candidates(rr_features(r_s))
+    pre, post, local, _ = _pre_post_local(np.diff(r_s))
+    pre_local = (pre / local).astype(np.float32)
+    post_local = (post / local).astype(np.float32)
+    ok = (pre_local >= 0.92) & (post_local <= 1.5)
+    return ok if ok.sum() >= 3 else np.ones(n, dtype=bool)
 
 
 # ---------------------------------------------------------------------------------------- morphology

@@ -166,7 +166,9 @@ def _prominent(
     n = xl.shape[0]
     last = np.minimum(hi, n) - 1
     has = last >= lo
-    # Samples past the window's end repeat its last sample: they change no running minimum or maximum.
+    # Samples past the window's end repeat its last sample: they change no running minimum or maximum and score
+    # 0, after the window's own samples, so columns past the longest window are left out (same result).
+    max_len = min(max_len, max(int((last - lo).max(initial=0)) + 1, 1))
     idx = np.minimum(lo[:, None] + np.arange(max_len)[None, :], np.maximum(last, 0)[:, None])
     y = gather.rows(xl, idx).astype(np.float32)  # (nb, win, leads)
     up = np.minimum(y - np.minimum.accumulate(y, axis=1), y - np.minimum.accumulate(y[:, ::-1], axis=1)[:, ::-1])
@@ -210,6 +212,10 @@ def _trapezium(
     """
     n = xl.shape[0]
     step = 1 if forward else -1
+    # Columns past the farthest limit are never inside; one more is kept so that the last inside sample's
+    # gradient stays the central difference.
+    reach = (limit - pk) if forward else (pk - limit)
+    max_len = min(max_len, max(int(reach.max(initial=0)) + 2, 2))
     offs = np.arange(max_len)[None, :, None]
     idx = pk[:, None, :] + step * offs  # (nb, win, leads)
     inside = (idx >= 0) & (idx < n) & ((idx <= limit[:, None, :]) if forward else (idx >= limit[:, None, :]))

@@ -84,6 +84,16 @@ def _mean_pow4(z: np.ndarray) -> float:
     return float(np.mean(z**4))
 
 
+_DD_EDGES = np.linspace(-0.6, 0.6, 25)  # np.histogram's edges for bins=24, range=(-0.6, 0.6)
+
+
+def _occupied_bins(v: np.ndarray) -> int:
+    """Number of non-empty bins of np.histogram(v, bins=24, range=(-0.6, 0.6)) for v within the range.
+    np.histogram's bin of a value is the one whose edges enclose it (its estimate is corrected against the same
+    edges; the last bin holds its right edge), found here by one search instead of its general set-up."""
+    return int(np.unique(np.minimum(np.searchsorted(_DD_EDGES, v, side="right") - 1, 23)).size)
+
+
 def _tq_mask(r: np.ndarray, fs: float, n: int) -> np.ndarray:
     """Samples between the end of each T wave (rate-dependent) and 120 ms before the next QRS."""
     a, b = r[:-1], r[1:]
@@ -188,13 +198,11 @@ def rhythm_features(
     if rr_n.size >= 3:
         f["irreg_no_ectopy"] = float(median0(np.abs(np.diff(rr_n))) / median0(rr_n))
     f["frac_bad_rr"] = float(np.mean((rr < 0.27) | (rr > 2.5)))
-    hist, _ = np.histogram(np.clip(dd / med, -0.6, 0.6), bins=24, range=(-0.6, 0.6))
-    f["hist_dd_occupancy"] = float((hist > 0).sum() / min(24, dd.size))
+    f["hist_dd_occupancy"] = float(_occupied_bins(np.clip(dd / med, -0.6, 0.6)) / min(24, dd.size))
 
     # Beat morphology on the 4-ms grid: template, correlations, P wave, QRS width.
     w = bc.beat_windows(y, fs, r, filtered=True)  # y: the same 0.5-40 Hz band-pass
-    rrf = bc.rr_features(r / fs)
-    tpl = bc._template(w, bc.dominant_candidates(rrf))
+    tpl = bc._template(w, bc.timing_candidates(r / fs))
     if np.abs(tpl.min()) > np.abs(tpl.max()) * 1.3:  # inverted lead: make the dominant deflection positive
         w, tpl = -w, -tpl
     corr, sh = bc._best_shift(w, tpl)
