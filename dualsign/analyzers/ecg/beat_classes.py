@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage, signal
 
-from dualsign.analyzers.ecg import pacing
+from dualsign.analyzers.ecg import gather, pacing
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 from dualsign.analyzers.ecg.model_card import load_card
@@ -164,7 +164,7 @@ def beat_windows(x: np.ndarray, fs: float, r_peaks: np.ndarray, filtered: bool =
     i0 = np.floor(pos).astype(np.int64)
     i1 = np.minimum(i0 + 1, y.size - 1)
     fr = pos - i0
-    return (y.take(i0) * (1.0 - fr) + y.take(i1) * fr).astype(np.float64)
+    return (gather.at(y, i0) * (1.0 - fr) + gather.at(y, i1) * fr).astype(np.float64)
 
 
 def _width_ms(w: np.ndarray) -> np.ndarray:

@@ -110,14 +110,15 @@ def _windows(center: np.ndarray, start: int, stop: int, n: int) -> tuple[np.ndar
 class _AreaBefore:
     """A(t) = sum over the w samples before t (and t itself) of x(j) - x(t), per lead, evaluated only at the
     samples asked for: from one running sum over the record, each value the same arithmetic as when A is
-    computed for every sample (c[t+1] - c[t-w] - (w+1) x(t); near the start c[t+1] - (t+1) x(t))."""
+    computed for every sample (c[t+1] - c[t-w] - (w+1) x(t); near the start c[t+1] - (t+1) x(t)).
+    x_t: the signal lead-major (leads, samples), C-contiguous."""
 
-    def __init__(self, x: np.ndarray, w: int) -> None:
-        n = x.shape[0]
-        c = np.empty((n + 1, x.shape[1]))
-        c[0] = 0.0
-        np.cumsum(x, axis=0, out=c[1:])
-        self.x, self.c, self.w, self.n = x, c, min(w, n - 1), n
+    def __init__(self, x_t: np.ndarray, w: int) -> None:
+        n = x_t.shape[1]
+        c = np.empty((x_t.shape[0], n + 1))
+        c[:, 0] = 0.0
+        np.cumsum(x_t, axis=1, out=c[:, 1:])
+        self.x, self.c, self.w, self.n = x_t, c, min(w, n - 1), n
 
     def __call__(self, idx: np.ndarray) -> np.ndarray:
         """A at idx (..., leads): sample indices in [0, n), one column per lead."""
@@ -202,15 +203,16 @@ def _boundary(area: _AreaBefore, start: np.ndarray, stop: np.ndarray, max_len: i
 
 
 def _trapezium(
-    xl: np.ndarray, pk: np.ndarray, limit: np.ndarray, sign: np.ndarray, far: int, max_len: int, forward: bool
+    xl_t: np.ndarray, pk: np.ndarray, limit: np.ndarray, sign: np.ndarray, far: int, max_len: int, forward: bool
 ) -> np.ndarray:
     """Trapezium-area boundary after (forward) or before the wave peak, per beat and lead.
 
-    pk, limit, sign: (nb, leads). xm is the steepest point of the flank between pk and limit, xr lies `far`
-    samples beyond it; the boundary is the xi in [xm, xr] (and within limit) that maximises the area
-    (y(xm) - y(xi)) * (2 xr - xi - xm) / 2, with y oriented so the wave is positive.
+    xl_t: the low-passed signal lead-major (leads, samples). pk, limit, sign: (nb, leads). xm is the steepest
+    point of the flank between pk and limit, xr lies `far` samples beyond it; the boundary is the xi in
+    [xm, xr] (and within limit) that maximises the area (y(xm) - y(xi)) * (2 xr - xi - xm) / 2, with y oriented
+    so the wave is positive.
     """
-    n = xl.shape[0]
+    n = xl_t.shape[1]
     step = 1 if forward else -1
     # Columns past the farthest limit are never inside; one more is kept so that the last inside sample's
     # gradient stays the central difference.
@@ -220,7 +222,7 @@ def _trapezium(
     idx = pk[:, None, :] + step * offs  # (nb, win, leads)
     inside = (idx >= 0) & (idx < n) & ((idx <= limit[:, None, :]) if forward else (idx >= limit[:, None, :]))
     idxc = np.clip(idx, 0, n - 1)
-    y = gather.per_lead(xl, idxc) * sign[:, None, :]
+    y = gather.per_lead(xl_t, idxc) * sign[:, None, :]
     fall = -np.gradient(y, axis=1)  # the wave falls away from its peak in the direction of travel
     km = np.argmax(np.where(inside, fall, -np.inf), axis=1)[:, None, :]
     ym = np.take_along_axis(y, km, axis=1)
@@ -260,7 +262,7 @@ def _split(pos: np.ndarray, clear: np.ndarray) -> np.ndarray:
 
 
 def _late_phase(
-    xl: np.ndarray, pk: np.ndarray, amp: np.ndarray, t_max: np.ndarray, ms: float
+    xl_t: np.ndarray, pk: np.ndarray, amp: np.ndarray, t_max: np.ndarray, ms: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per beat and lead: T end on a later, opposite deflection that is the T wave proper.
 
@@ -271,13 +273,13 @@ def _late_phase(
     deflection. Returns that deflection's trapezium end, its search limit, and where the rule applies (the
     end must lie before the limit: a later phase with no end of its own is no T wave).
     """
-    n = xl.shape[0]
+    n = xl_t.shape[1]
     sign = np.sign(amp)
     w = max(2, int(round(T_LATE_MS * ms)))
     offs = np.arange(w)[None, :, None]
     idx = pk[:, None, :] + offs  # (nb, win, leads)
     inside = (idx <= np.minimum(pk + w - 1, t_max[:, None])[:, None, :]) & (idx < n)
-    y = -sign[:, None, :] * gather.per_lead(xl, np.clip(idx, 0, n - 1))  # later phase up
+    y = -sign[:, None, :] * gather.per_lead(xl_t, np.clip(idx, 0, n - 1))  # later phase up
     kq = np.argmax(np.where(inside, y, -np.inf), axis=1)  # (nb, leads)
     yq = np.take_along_axis(y, kq[:, None, :], axis=1)[:, 0, :]
     swing = yq - y[:, 0, :]
@@ -289,7 +291,7 @@ def _late_phase(
     rows = np.flatnonzero(late.any(axis=1))  # few beats: the trapezium only where the rule may apply
     if rows.size:
         far = int(round(T_TRAP_MS * ms))
-        end[rows] = _trapezium(xl, q[rows], stop[rows], -sign[rows], far, int(300 * ms), forward=True)
+        end[rows] = _trapezium(xl_t, q[rows], stop[rows], -sign[rows], far, int(300 * ms), forward=True)
     late &= end < stop
     return end, stop, late
 
@@ -422,7 +424,9 @@ def delineate(
 
     # 15-Hz low-pass for P and T (their energy is below it; what is above is noise here).
     sos = signal.butter(2, min(15.0, 0.45 * fs), btype="lowpass", fs=fs, output="sos")
-    xl = sosfiltfilt(sos, xs)
+    # Sample-major and lead-major contiguous copies: windows are gathered from them many times over.
+    xl = np.ascontiguousarray(sosfiltfilt(sos, xs))
+    xl_t = np.ascontiguousarray(xl.T)
     hf = xs - xl
 
     # --- T wave
@@ -434,11 +438,11 @@ def delineate(
     t_pk, t_amp, t_ok = _prominent(xl, base, t_lo, t_hi, int(500 * ms))
     t_max = r + np.minimum((0.9 * rr_next).astype(np.int64), rr_next - int(T_NEXT_MS * ms))
     stop = np.minimum(t_pk + int(T_TAIL_MS * ms), t_max[:, None])
-    t_end = _trapezium(xl, t_pk, stop, np.sign(t_amp), int(round(T_TRAP_MS * ms)), int(300 * ms), forward=True)
+    t_end = _trapezium(xl_t, t_pk, stop, np.sign(t_amp), int(round(T_TRAP_MS * ms)), int(300 * ms), forward=True)
     a = np.abs(t_amp)
     amax = a.max(axis=1)
     t_found = t_ok & (amax > 0.03)
-    late_end, late_stop, late = _late_phase(xl, t_pk, t_amp, t_max, ms)
+    late_end, late_stop, late = _late_phase(xl_t, t_pk, t_amp, t_max, ms)
     # The P window is still bounded by the T end before the late-phase rule (it decides which P waves are found).
     p_bound = np.where(t_found, _fuse_t_end(t_end, stop, a), -1)
     t_fin, t_lim = np.where(late, late_end, t_end), np.where(late, late_stop, stop)
@@ -468,7 +472,7 @@ def delineate(
     base_p = np.where((cnt > 0)[:, None], base_p, xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)])
     nidx, nvalid = _windows(qrs_on, -int(300 * ms), -int(20 * ms), n)
     noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], gather.rows(hf, nidx) ** 2, 0.0), axis=1))  # (nb, leads)
-    area_off = _AreaBefore(xl, max(2, int(round(P_AREA_MS * ms))))
+    area_off = _AreaBefore(xl_t, max(2, int(round(P_AREA_MS * ms))))
     edge = p_lo + np.where(rr_prev >= P_EDGE_RR_S * fs, int(P_EDGE_MS * ms), 0)
 
     def stands_out(pk: np.ndarray, amp: np.ndarray, has: np.ndarray) -> np.ndarray:
@@ -492,7 +496,7 @@ def delineate(
     p_pk, p_amp, p_ok = _prominent(xl, base_p, p_lo, p_hi, int(300 * ms), P_PROM_MV)
     sp = np.sign(p_amp)
     on_lim = np.maximum(p_pk - int(130 * ms), p_lo[:, None] - int(20 * ms))
-    on = _trapezium(xl, p_pk, on_lim, sp, int(round(P_TRAP_MS * ms)), int(130 * ms), forward=False)
+    on = _trapezium(xl_t, p_pk, on_lim, sp, int(round(P_TRAP_MS * ms)), int(130 * ms), forward=False)
     off = _boundary(area_off, p_pk + 1, np.broadcast_to(qrs_on[:, None], p_pk.shape), int(130 * ms), sp)
     lead_p = stands_out(p_pk, p_amp, p_ok & seen) & ((off - on) >= int(P_MIN_MS * ms))
     pa = np.abs(p_amp)

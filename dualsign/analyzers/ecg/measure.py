@@ -41,7 +41,7 @@ def median_beat(
     if sel.size == 0:
         return None
     idx = sel[:, None] + np.arange(-pre, post)[None, :]
-    beat = median0(gather.rows(xf, idx))  # (win, leads)
+    beat = median0(gather.rows(np.ascontiguousarray(xf), idx))  # (win, leads)
     # Delineate the median beat as one beat whose neighbours are at the record's median RR, so the T and
     # P search windows are those a beat of this record gets. The QT and PR need the T end and P onset even where
     # the leads disagree on them (the per-beat output leaves such boundaries out; the median fuses the leads).

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dualsign.analyzers.ecg import gather
+
 PRE_S = 0.200  # spike search starts this long before the detected QRS peak
 POST_S = 0.040
 NARROW_S = 0.008
@@ -76,7 +78,7 @@ def _lead_spikes(y: np.ndarray, fs: float, r: np.ndarray) -> np.ndarray:
     sign = np.where(up[k] >= down[k], 1.0, -1.0)
     lo, hi = np.clip(k - d2, 0, n - 1), np.clip(k + d2, 0, n - 1)
     height = sign * y[k] - np.maximum(sign * y[lo], sign * y[hi])
-    ptp = np.ptp(y.take(_windows(n, r, -int(0.1 * fs), int(0.1 * fs))), axis=1)
+    ptp = np.ptp(gather.at(y, _windows(n, r, -int(0.1 * fs), int(0.1 * fs))), axis=1)
     base_max = narrow.take(_windows(n, r, -int(BASELINE_S[0] * fs), -int(BASELINE_S[1] * fs))).max(axis=1)
     return (
         (p1 > 0)

@@ -113,7 +113,7 @@ def lead_quality(
                 lq.problems.append("powerline interference")
         if r.size >= 2:
             qidx = np.clip(r[:, None] + np.arange(-int(60 * ms), int(60 * ms) + 1)[None, :], 0, n - 1)
-            amp = float(median0(np.ptp(np.take(xf[:, j], qidx), axis=1)))
+            amp = float(median0(np.ptp(gather.at(xf[:, j], qidx), axis=1)))
             noise = float(np.sqrt(np.mean(gather.masked(hf[:, j], quiet) ** 2))) if quiet.any() else 0.0
             lq.snr = amp / max(noise, 1e-6)
             if lq.snr < 2.0:
@@ -132,7 +132,7 @@ def beat_correlations(xf: np.ndarray, fs: float, r: np.ndarray, lead: int) -> np
     ms = fs / 1000.0
     w = np.arange(-int(100 * ms), int(100 * ms) + 1)
     idx = np.clip(r[:, None] + w[None, :], 0, xf.shape[0] - 1)
-    beats = np.take(xf[:, lead], idx)
+    beats = gather.at(xf[:, lead], idx)
     beats = beats - beats.mean(axis=1, keepdims=True)
     tpl = median0(beats)
     num = beats @ tpl
