@@ -243,6 +243,9 @@ def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray((a @ b) / den)
 
 
+_WIDTH_COL = 5  # width_ms (of the beat, not relative) in _lead_morph's columns
+
+
 def _lead_morph(w: np.ndarray, tpl: np.ndarray) -> np.ndarray:
     """(n_beats, 10) shape features of one lead relative to its template."""
     q = slice(_R0 - 25, _R0 + 26)  # +-100 ms
@@ -282,15 +285,26 @@ def beat_features(
 
     filtered: bandpass() of every lead of sig, when the caller has it already (the delineator's prepared
     signal is the same 0.5-40 Hz filter), so it is not computed twice."""
+    morph, rr, _ = _beat_features(sig, fs, lead_names, r_peaks, p_present, filtered)
+    return morph, rr
+
+
+def _beat_features(
+    sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, p_present: np.ndarray | None,
+    filtered: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """beat_features() and the QRS width per beat that paced_beats() reads (the wider of the two leads'), from
+    the same beat windows; None where paced_beats() would cut its windows from another signal."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
+    same_windows = filtered is None or filtered.shape != x.shape or x.shape[0] > 30
     if filtered is not None and (filtered.shape != x.shape or x.shape[0] <= 30):
         filtered = None
     r = np.asarray(r_peaks, dtype=np.int64)
     rr = rr_features(r / float(fs))
     if r.size == 0:
-        return np.zeros((0, len(RR_FEATURES) + len(MORPH_FEATURES)), np.float32), rr
+        return np.zeros((0, len(RR_FEATURES) + len(MORPH_FEATURES)), np.float32), rr, None
     prim, sec = pick_leads(list(lead_names), x.shape[1])
     cand = dominant_candidates(rr, p_present)
     feats = []
@@ -315,7 +329,8 @@ def beat_features(
     rr_m[np.ix_(no_p, _TIMING_COLS)] = 1.0
     rr_m[no_p, 0] = rr_m[no_p, 1] = rr[no_p, 2]
     morph = np.concatenate([rr_m, p, worst, rel, (~no_p)[:, None]], axis=1).astype(np.float32)
-    return np.nan_to_num(morph, nan=0.0, posinf=0.0, neginf=0.0), rr
+    width = np.max([f[:, _WIDTH_COL] for f in feats], axis=0) if same_windows else None
+    return np.nan_to_num(morph, nan=0.0, posinf=0.0, neginf=0.0), rr, width
 
 
 # Interval ratios set to 1 (the local rhythm) for beats without a P wave; pre_s and post_s become local_s.
@@ -353,9 +368,11 @@ def gate_v(p_morph: np.ndarray, is_conducted: np.ndarray) -> np.ndarray:
 
 def paced_beats(
     sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, filtered: np.ndarray | None = None,
+    width: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per beat (r_peaks sorted): paced, from the raw signal's stimulus spikes and the QRS width (pacing.py).
-    The width is the widest of the two leads the morphology model reads."""
+    The width is the widest of the two leads the morphology model reads (width: as computed here, when the
+    caller has it from _beat_features)."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
@@ -363,6 +380,8 @@ def paced_beats(
     spiked = pacing.spike_beats(x, fs, r)
     if not spiked.any():
         return spiked
+    if width is not None:
+        return pacing.paced_rhythm(spiked, width >= pacing.WIDE_QRS_MS)
     if filtered is not None and filtered.shape != x.shape:
         filtered = None
     prim, sec = pick_leads(list(lead_names), x.shape[1])
@@ -448,12 +467,12 @@ def classify_beats(
         return [], np.zeros((0, 5))
     order = np.argsort(r, kind="stable")
     hint = None if p_present is None else np.asarray(p_present, dtype=bool)[order]
-    morph, rr = beat_features(signal, fs, lead_names, r[order], hint, filtered)
+    morph, rr, width = _beat_features(signal, fs, lead_names, r[order], hint, filtered)
     p_m = gate_v(onnx_proba(MORPH_MODEL, morph), conducted(rr, hint))
     p_m = lower_v_threshold(p_m, _no_p_wave(rr, hint), no_p_v_threshold())
     p_s = onnx_proba(RR_MODEL, rr)[:, 1]
     # A paced beat is class Q whatever its shape (a ventricular-paced QRS looks like a PVC).
-    p_q = paced_beats(signal, fs, lead_names, r[order], filtered).astype(np.float64)
+    p_q = paced_beats(signal, fs, lead_names, r[order], filtered, width).astype(np.float64)
     probs_sorted = combine(p_m, p_s, p_q)
     probs = np.empty_like(probs_sorted)
     probs[order] = probs_sorted
