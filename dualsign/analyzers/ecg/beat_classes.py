@@ -108,6 +108,15 @@ def rr_features(r_s: np.ndarray) -> np.ndarray:
     return out
 
 
+def _running_median(d: np.ndarray, size: int) -> np.ndarray:
+    """ndimage.median_filter(d, size, mode="nearest") of a 1-D float array for odd size: each value is the
+    middle one of its window (edges repeated), selected here without ndimage's per-call set-up (the rhythm
+    model asks for it on a few dozen intervals in every 30-s window)."""
+    h = size // 2
+    padded = np.concatenate([np.repeat(d[:1], h), d, np.repeat(d[-1:], h)])
+    return np.asarray(median0(np.lib.stride_tricks.sliding_window_view(padded, size).T), dtype=np.float64)
+
+
 def _pre_post_local(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Per beat, from the RR intervals d (at least one): the intervals before and after it (the local rhythm
     where there is none), the local rhythm, and the size of the median filter that set it."""
@@ -115,7 +124,7 @@ def _pre_post_local(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     post = np.concatenate([d, [np.nan]])
     # Local rhythm: median of ~20 surrounding intervals; the median ignores the ectopic beats themselves.
     size = int(min(21, 2 * (d.size // 2) + 1))
-    local_d = ndimage.median_filter(d, size=max(size, 1), mode="nearest")
+    local_d = _running_median(d, size)
     local = np.concatenate([[local_d[0]], (local_d[:-1] + local_d[1:]) / 2.0, [local_d[-1]]])
     pre = np.where(np.isnan(pre), local, pre)
     post = np.where(np.isnan(post), local, post)
@@ -198,12 +207,13 @@ def dominant_candidates(rr: np.ndarray, p_present: np.ndarray | None = None) -> 
     return ok
 
 
-def _template(w: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Dominant beat: median of the candidate beats (see dominant_candidates), refined once."""
+def _template(w: np.ndarray, ok: np.ndarray, var: np.ndarray | None = None) -> np.ndarray:
+    """Dominant beat: median of the candidate beats (see dominant_candidates), refined once.
+    var: _lag_var(w), when the caller has it."""
     tpl = median0(w[ok])
     # Second pass: align the beats on the first template (reference or detected fiducials jitter) and keep
     # those that resemble it (drops V beats at a normal rate), so the template is sharp, not smeared.
-    corr, sh = _best_shift(w, tpl)
+    corr, sh = _best_shift(w, tpl, var)
     ok2 = ok & (corr > 0.8)
     if ok2.sum() < 3:
         ok2 = ok
@@ -211,15 +221,28 @@ def _template(w: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return np.concatenate([tpl[:_MAX_SHIFT], inner, tpl[len(_T) - _MAX_SHIFT:]])
 
 
-def _best_shift(w: np.ndarray, tpl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Max QRS correlation (+-100 ms window) over lags of +-40 ms, and the lag (grid samples) per beat."""
-    q = slice(_R0 - 25, _R0 + 26)
-    shifts = np.arange(-_MAX_SHIFT, _MAX_SHIFT + 1)
-    # All lags at once: (n_beats, n_lags, window) views, correlated with the template's QRS.
-    seg = np.lib.stride_tricks.sliding_window_view(
-        w[:, q.start - _MAX_SHIFT:q.stop + _MAX_SHIFT], q.stop - q.start, axis=1
+_QRS = slice(_R0 - 25, _R0 + 26)  # +-100 ms
+
+
+def _qrs_lags(w: np.ndarray) -> np.ndarray:
+    """(n_beats, n_lags, window) views: every beat window's QRS at every lag of +-_MAX_SHIFT."""
+    return np.lib.stride_tricks.sliding_window_view(
+        w[:, _QRS.start - _MAX_SHIFT:_QRS.stop + _MAX_SHIFT], _QRS.stop - _QRS.start, axis=1
     )
-    cs = _corr_rows(seg, tpl[q])
+
+
+def _lag_var(w: np.ndarray) -> np.ndarray:
+    """The template-independent variance term of _best_shift's correlations (the same for -w): the same
+    windows are correlated with the first and with the refined template, so callers compute it once."""
+    return _row_var(_qrs_lags(w))
+
+
+def _best_shift(w: np.ndarray, tpl: np.ndarray, var: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Max QRS correlation (+-100 ms window) over lags of +-40 ms, and the lag (grid samples) per beat.
+    var: _lag_var(w), when the caller has it."""
+    shifts = np.arange(-_MAX_SHIFT, _MAX_SHIFT + 1)
+    # All lags at once, correlated with the template's QRS.
+    cs = _corr_rows(_qrs_lags(w), tpl[_QRS], var)
     best = np.argmax(cs, axis=1)
     return cs[np.arange(w.shape[0]), best], shifts[best]
 
@@ -230,15 +253,21 @@ def _shifted(w: np.ndarray, sh: np.ndarray) -> np.ndarray:
     return np.take_along_axis(w, idx, axis=1)
 
 
-def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _row_var(a: np.ndarray) -> np.ndarray:
+    """n * variance of each row of a, as sum(a^2) - sum(a)^2/n (no centred copy of a), at least 0."""
+    n = a.shape[-1]
+    s = a.sum(axis=-1)
+    return np.maximum(np.einsum("...i,...i->...", a, a) - s * s / n, 0.0)
+
+
+def _corr_rows(a: np.ndarray, b: np.ndarray, var: np.ndarray | None = None) -> np.ndarray:
     """Pearson correlation of each row of a (often a strided view of every lag) with b.
 
     With b centred, a's mean drops out of the numerator and its variance is sum(a^2) - sum(a)^2/n, so no
-    centred copy of a is ever made."""
-    n = a.shape[-1]
+    centred copy of a is ever made. var: _row_var(a), when the caller has it."""
     b = b - b.mean()
-    s = a.sum(axis=-1)
-    var = np.maximum(np.einsum("...i,...i->...", a, a) - s * s / n, 0.0)
+    if var is None:
+        var = _row_var(a)
     den = np.sqrt(var * float(b @ b)) + 1e-12
     return np.asarray((a @ b) / den)
 
@@ -246,10 +275,10 @@ def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _WIDTH_COL = 5  # width_ms (of the beat, not relative) in _lead_morph's columns
 
 
-def _lead_morph(w: np.ndarray, tpl: np.ndarray) -> np.ndarray:
-    """(n_beats, 10) shape features of one lead relative to its template."""
-    q = slice(_R0 - 25, _R0 + 26)  # +-100 ms
-    corr_qrs, sh = _best_shift(w, tpl)
+def _lead_morph(w: np.ndarray, tpl: np.ndarray, var: np.ndarray | None = None) -> np.ndarray:
+    """(n_beats, 10) shape features of one lead relative to its template (var: _lag_var(w), when known)."""
+    q = _QRS
+    corr_qrs, sh = _best_shift(w, tpl, var)
     # Windows of the beat shifted by its best lag (so later windows compare like with like).
     ws = _shifted(w, sh)
     tc = tpl[_MAX_SHIFT:len(_T) - _MAX_SHIFT]
@@ -310,7 +339,8 @@ def _beat_features(
     feats = []
     for li in dict.fromkeys((prim, sec)):
         w = beat_windows(x[:, li], fs, r) if filtered is None else beat_windows(filtered[:, li], fs, r, True)
-        feats.append(_lead_morph(w, _template(w, cand)))
+        var = _lag_var(w)
+        feats.append(_lead_morph(w, _template(w, cand, var), var))
     p = feats[0]
     allf = np.stack(feats, axis=0)
     worst = np.stack([allf[:, :, 0].min(0), allf[:, :, 1].min(0), allf[:, :, 8].max(0),

@@ -202,10 +202,11 @@ def rhythm_features(
 
     # Beat morphology on the 4-ms grid: template, correlations, P wave, QRS width.
     w = bc.beat_windows(y, fs, r, filtered=True)  # y: the same 0.5-40 Hz band-pass
-    tpl = bc._template(w, bc.timing_candidates(r / fs))
+    var = bc._lag_var(w)  # the same for -w
+    tpl = bc._template(w, bc.timing_candidates(r / fs), var)
     if np.abs(tpl.min()) > np.abs(tpl.max()) * 1.3:  # inverted lead: make the dominant deflection positive
         w, tpl = -w, -tpl
-    corr, sh = bc._best_shift(w, tpl)
+    corr, sh = bc._best_shift(w, tpl, var)
     f["corr_mean"] = float(corr.mean())
     f["corr_p10"] = float(np.percentile(corr, 10))
     f["corr_frac_lo"] = float(np.mean(corr < 0.8))
