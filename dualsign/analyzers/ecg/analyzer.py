@@ -26,7 +26,7 @@ from dualsign.analyzers.ecg import ectopy, flutter, qc, rules
 from dualsign.analyzers.ecg import model_card as mc
 from dualsign.analyzers.ecg.delineate import delineate, prepare
 from dualsign.analyzers.ecg.detect import detect_qrs
-from dualsign.analyzers.ecg.fastmedian import median0
+from dualsign.analyzers.ecg.fastmedian import centred
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
 from dualsign.analyzers.ecg.rhythm import Episode, af_windows, afl_windows, analysis_spans, episodes
@@ -174,8 +174,8 @@ class ECGAnalyzer:
 
     def analyze_record(self, rec: ECGRecord) -> AnalysisResult:
         fs, names = rec.fs, rec.lead_names
-        x = rec.signal - median0(rec.signal)
-        r = detect_qrs(x, fs)
+        x, x_median = centred(rec.signal)  # x - x_median: what the detector works on
+        r = detect_qrs(x, fs, x_median)
         xf = prepare(x, fs)
         quality, corr = qc.assess(x, xf, fs, names, r)
         lead_ok = quality.lead_ok

@@ -283,7 +283,10 @@ def _late_phase(
     kq = np.argmax(np.where(inside, y, -np.inf), axis=1)  # (nb, leads)
     yq = np.take_along_axis(y, kq[:, None, :], axis=1)[:, 0, :]
     swing = yq - y[:, 0, :]
-    back = yq - np.min(np.where(inside & (offs >= kq[:, None, :]), y, np.inf), axis=1)
+    after = np.where(inside & (offs >= kq[:, None, :]), y, np.inf)
+    # min along the window axis of a lead-major copy: the same values, without numpy's slow reduction along a
+    # middle axis with few leads innermost
+    back = yq - np.ascontiguousarray(after.transpose(0, 2, 1)).min(axis=-1)
     q = pk + kq
     stop = np.minimum(q + int(T_TAIL_MS * ms), t_max[:, None])
     late = (sign != 0) & (kq > 0) & (swing >= T_LATE_SWING * np.abs(amp)) & (back >= T_LATE_FALL * swing)

@@ -17,6 +17,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import ndimage, signal
 
+from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
@@ -102,6 +103,14 @@ def fused_envelope(xw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fused, fslope
 
 
+def _max_around(y: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
+    """ndimage.maximum_filter1d(y, size, mode="nearest")[at], from the windows at `at` only: that filter's
+    window at i is y[i - size // 2 : i - size // 2 + size], edges repeated (which no maximum notices)."""
+    lo = -(size // 2)
+    idx = np.clip(at[:, None] + np.arange(lo, lo + size)[None, :], 0, y.size - 1)
+    return np.asarray(gather.at(y, idx).max(axis=1), dtype=y.dtype)
+
+
 def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
     """Adaptive-threshold decision over candidate peaks of the fused envelope (indices at WORK_FS)."""
     fs = WORK_FS
@@ -110,11 +119,11 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
         return cand
     h = props["peak_heights"]
     # A candidate dwarfed by a neighbour within 280 ms is a P or T wave next to a QRS, not a beat.
-    local = ndimage.maximum_filter1d(fused, 2 * int(0.28 * fs) + 1, mode="nearest")[cand]
+    local = _max_around(fused, cand, 2 * int(0.28 * fs) + 1)
     keep = h >= DOMINANCE * local
     cand, h = cand[keep], h[keep]
     # Max slope around each candidate: used to tell a QRS from a following T wave.
-    sl = ndimage.maximum_filter1d(fslope, int(0.12 * fs), mode="nearest")[cand]
+    sl = _max_around(fslope, cand, int(0.12 * fs))
     first = h[cand < 8 * fs] if np.any(cand < 8 * fs) else h
     spk = float(np.percentile(first, 90)) * 0.6
     npk = float(median0(h)) * 0.3
@@ -122,8 +131,10 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
     rr_avg = 0.8 * fs
     last_slope = 0.0
     last_i = -1  # index into cand of the last accepted beat
-    for i in range(cand.size):
-        c = int(cand[i])
+    # Python lists: the loop reads one element at a time (the same float64 values as the arrays hold).
+    cand_l, h_l, sl_l = cand.tolist(), h.tolist(), sl.tolist()
+    for i in range(len(cand_l)):
+        c = int(cand_l[i])
         thr = npk + 0.25 * (spk - npk)
         # Search back: a long gap since the last beat means a beat was probably missed; take the biggest
         # candidate in the gap above half the threshold.
@@ -132,21 +143,21 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
             gap = [
                 j
                 for j in range(lo, i)
-                if cand[j] - beats[-1] > 0.36 * fs and c - cand[j] > 0.36 * fs and h[j] > 0.5 * thr
+                if cand_l[j] - beats[-1] > 0.36 * fs and c - cand_l[j] > 0.36 * fs and h_l[j] > 0.5 * thr
             ]
             if gap:
-                j = max(gap, key=lambda k: h[k])
-                beats.append(int(cand[j]))
-                spk = 0.25 * h[j] + 0.75 * spk
-                last_slope = float(sl[j])
+                j = max(gap, key=lambda k: h_l[k])
+                beats.append(int(cand_l[j]))
+                spk = 0.25 * h_l[j] + 0.75 * spk
+                last_slope = float(sl_l[j])
                 last_i = j
-        if h[i] > thr:
-            if beats and c - beats[-1] < 0.36 * fs and sl[i] < 0.5 * last_slope:
-                npk = 0.125 * h[i] + 0.875 * npk  # T wave
+        if h_l[i] > thr:
+            if beats and c - beats[-1] < 0.36 * fs and sl_l[i] < 0.5 * last_slope:
+                npk = 0.125 * h_l[i] + 0.875 * npk  # T wave
                 continue
-            if beats and c - beats[-1] < 0.65 * rr_avg and h[i] < EARLY * spk:
+            if beats and c - beats[-1] < 0.65 * rr_avg and h_l[i] < EARLY * spk:
                 # Premature and small: noise or a T wave far more often than a real early beat.
-                npk = 0.125 * h[i] + 0.875 * npk
+                npk = 0.125 * h_l[i] + 0.875 * npk
                 continue
             if beats:
                 rr = c - beats[-1]
@@ -155,11 +166,11 @@ def _decide(fused: np.ndarray, fslope: np.ndarray) -> np.ndarray:
                 else:
                     rr_avg = 0.95 * rr_avg + 0.05 * rr
             beats.append(c)
-            spk = 0.125 * h[i] + 0.875 * spk
-            last_slope = float(sl[i])
+            spk = 0.125 * h_l[i] + 0.875 * spk
+            last_slope = float(sl_l[i])
             last_i = i
         else:
-            npk = 0.125 * h[i] + 0.875 * npk
+            npk = 0.125 * h_l[i] + 0.875 * npk
     return np.asarray(beats, dtype=np.int64)
 
 
@@ -204,7 +215,7 @@ def _drop_faint_beats(beats: np.ndarray, fused: np.ndarray) -> np.ndarray:
     """
     if beats.size < 3:
         return beats
-    h = ndimage.maximum_filter1d(fused, 7, mode="nearest")[beats]  # +-12 ms at WORK_FS
+    h = _max_around(fused, beats, 7)  # +-12 ms at WORK_FS
     neigh = np.minimum(np.concatenate([[np.inf], h[:-1]]), np.concatenate([h[1:], [np.inf]]))
     return beats[h >= FAINT * neigh]
 
@@ -235,17 +246,19 @@ def refine_peaks(x: np.ndarray, fs: float, approx: np.ndarray, half_width_s: flo
     return best
 
 
-def detect_qrs(signal_mv: np.ndarray, fs: float) -> np.ndarray:
+def detect_qrs(signal_mv: np.ndarray, fs: float, median: np.ndarray | None = None) -> np.ndarray:
     """Sample indices (at `fs`) of every detected QRS complex; all leads are used.
 
-    signal_mv: float array (n_samples,) or (n_samples, n_leads) in mV.
+    signal_mv: float array (n_samples,) or (n_samples, n_leads) in mV. median: np.median(signal_mv, axis=0),
+    when the caller has it (fastmedian.centred).
     """
     x = np.asarray(signal_mv, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
+        median = None if median is None else np.reshape(median, (1,))
     if x.shape[0] < int(0.5 * fs):
         return np.zeros(0, dtype=np.int64)
-    x = x - median0(x)
+    x = x - (median0(x) if median is None else median)
     xw = to_work_rate(x, fs)
     fused, fslope = fused_envelope(xw)
     beats_w = _drop_faint_beats(_drop_split_beats(_decide(fused, fslope), fused), fused)

@@ -38,3 +38,29 @@ def median0(a: np.ndarray) -> Any:
     if np.isnan(top).any() or not (np.all(hi) and np.all(lo)):
         return np.median(a, axis=0)
     return (lo + hi) / 2.0
+
+
+def centred(a: np.ndarray) -> tuple[np.ndarray, Any]:
+    """(x, m) with x = a - median0(a) and m = median0(x), the median the QRS detector removes again, from one
+    selection of a's two middle values per column: subtracting a constant keeps the order of the values
+    (rounding is monotone), so x's middle values are a's minus the median, and their mean is m. Where a holds
+    NaN or a middle value is zero (the sign of a zero median is not fixed), both medians are taken outright."""
+    a = np.asarray(a)
+    n = a.shape[0] if a.ndim else 0
+    if a.dtype != np.float64 or a.ndim not in (1, 2) or n < 2 or np.isnan(a).any():
+        return _centred_plain(a)
+    k = n // 2
+    part = np.partition(a, (k - 1, k), axis=0)
+    lo, hi = part[k - 1], part[k]
+    if not (np.all(lo) and np.all(hi)):
+        return _centred_plain(a)
+    if n % 2:
+        m1 = hi / 1.0
+        return a - m1, (hi - m1) / 1.0
+    m1 = (lo + hi) / 2.0
+    return a - m1, ((lo - m1) + (hi - m1)) / 2.0
+
+
+def _centred_plain(a: np.ndarray) -> tuple[np.ndarray, Any]:
+    x = a - median0(a)
+    return x, median0(x)
