@@ -19,7 +19,9 @@ class MedianBeat:
     r_index: int  # R position inside the window
     bounds: Boundaries  # one beat, indices inside the window
     n_beats: int
-    wide: np.ndarray | None = None  # same window from the unfiltered signal (amplitudes, ST)
+    # Same window from the unfiltered signal, for amplitudes and ST: only the rows measurements() reads
+    # (st_rows()) are filled, the others are NaN.
+    wide: np.ndarray | None = None
 
 
 def median_beat(
@@ -51,10 +53,27 @@ def median_beat(
     if x_raw is not None:
         # Amplitudes and ST need the full bandwidth (the 40-Hz low-pass shaves 5-15 % off narrow R waves and
         # the 0.5-Hz high-pass bends the ST segment); each beat is levelled on its own PR segment instead.
-        raw = gather.rows(x_raw, idx)
-        lv = raw[:, pre - int(0.1 * fs) : pre - int(0.06 * fs)].mean(axis=1, keepdims=True)
-        wide = median0(raw - lv)
+        lv = gather.rows(x_raw, idx[:, pre - int(0.1 * fs) : pre - int(0.06 * fs)]).mean(axis=1, keepdims=True)
+        # The median over every beat is the costly part: only the rows that are measured.
+        lo, hi = st_rows(int(b.qrs_on[0]), int(b.qrs_off[0]), fs, idx.shape[1])
+        wide = np.full((idx.shape[1], x_raw.shape[1]), np.nan)
+        wide[lo:hi] = median0(gather.rows(x_raw, idx[:, lo:hi]) - lv)
     return MedianBeat(beat, pre, b, int(sel.size), wide)
+
+
+def _st_points(q_on: int, q_off: int, ms: float, n: int) -> tuple[int, int, int, int]:
+    """(iso_lo, iso_hi, j60, j10) of measurements(): the PR-segment rows, the J+60 ms row, J+10 ms (samples);
+    ms: milliseconds per sample."""
+    iso_lo, iso_hi = max(0, q_on - int(30 / ms)), max(1, q_on - int(5 / ms))
+    return iso_lo, iso_hi, min(n - 1, q_off + int(round(60 / ms))), int(round(10 / ms))
+
+
+def st_rows(q_on: int, q_off: int, fs: float, n: int) -> tuple[int, int]:
+    """[lo, hi): the rows of the n-row median beat that measurements() reads from its wide-band copy."""
+    if not 0 <= q_on <= q_off < n:
+        return 0, n
+    iso_lo, iso_hi, j60, j10 = _st_points(q_on, q_off, 1000.0 / fs, n)
+    return min(iso_lo, q_on), min(n, max(iso_hi, j60 + 1, q_off + j10 + 1))
 
 
 def _axis(x_i: float | None, x_avf: float | None) -> float | None:
@@ -135,12 +154,10 @@ def measurements(
     if t_off > q_off:
         m["t_axis_deg"] = _axis(*_limb(beat, names, q_off, t_off + 1))
     # Isoelectric level: PR segment just before QRS onset.
-    iso_lo, iso_hi = max(0, q_on - int(30 / ms)), max(1, q_on - int(5 / ms))
     if mb.wide is not None:
         beat = mb.wide
+    iso_lo, iso_hi, j60, j10 = _st_points(q_on, q_off, ms, beat.shape[0])
     iso = beat[iso_lo:iso_hi].mean(axis=0)
-    j60 = min(beat.shape[0] - 1, q_off + int(round(60 / ms)))
-    j10 = int(round(10 / ms))
     for j, name in enumerate(names):
         if not lead_ok[j]:
             continue
