@@ -430,7 +430,6 @@ def delineate(
     # Sample-major and lead-major contiguous copies: windows are gathered from them many times over.
     xl = np.ascontiguousarray(sosfiltfilt(sos, xs))
     xl_t = np.ascontiguousarray(xl.T)
-    hf = xs - xl
 
     # --- T wave
     # The T (and so the next P) search starts after the offset set by the peak within 60 ms of R alone: the
@@ -474,7 +473,8 @@ def delineate(
     base_p = np.take_along_axis(srt, np.maximum(cnt - 1, 0)[:, None, None] // 2, axis=1)[:, 0, :]
     base_p = np.where((cnt > 0)[:, None], base_p, xl[np.clip(qrs_on - int(10 * ms), 0, n - 1)])
     nidx, nvalid = _windows(qrs_on, -int(300 * ms), -int(20 * ms), n)
-    noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], gather.rows(hf, nidx) ** 2, 0.0), axis=1))  # (nb, leads)
+    hf = gather.rows(xs, nidx) - gather.rows(xl, nidx)  # what the 15-Hz low-pass removed, where it is measured
+    noise = np.sqrt(np.mean(np.where(nvalid[:, :, None], hf**2, 0.0), axis=1))  # (nb, leads)
     area_off = _AreaBefore(xl_t, max(2, int(round(P_AREA_MS * ms))))
     edge = p_lo + np.where(rr_prev >= P_EDGE_RR_S * fs, int(P_EDGE_MS * ms), 0)
 

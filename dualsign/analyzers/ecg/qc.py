@@ -66,6 +66,16 @@ def _psd(col: np.ndarray, fs: float, max_segments: int = 60) -> tuple[np.ndarray
     return np.fft.rfftfreq(nper, 1.0 / fs), p
 
 
+def _mean0(x: np.ndarray) -> np.ndarray:
+    """x.mean(axis=0). numpy adds the rows of a C-contiguous samples x leads array (two leads or more) one after
+    the other, in an inner loop as short as the lead count; a cumulative sum down the columns adds them in the
+    same order in long inner loops (2-3x faster on a 30-min record). One lead (summed pairwise by numpy) and
+    other layouts: x.mean itself."""
+    if x.ndim == 2 and x.shape[1] >= 2 and x.shape[0] >= 1 and x.flags.c_contiguous and x.dtype == np.float64:
+        return np.asarray(np.cumsum(x, axis=0)[-1] / x.shape[0])
+    return np.asarray(x.mean(axis=0))
+
+
 def lead_quality(
     x: np.ndarray, xf: np.ndarray, fs: float, names: list[str], r: np.ndarray
 ) -> list[LeadQuality]:
@@ -84,7 +94,7 @@ def lead_quality(
     # Wander (< 0.5 Hz) is judged at ~25 Hz: decimating first makes the filter 10-20x cheaper.
     step = max(1, int(fs // 25))
     sos_lw = signal.butter(1, 0.5, btype="lowpass", fs=fs / step, output="sos")
-    wander = sosfiltfilt(sos_lw, x[::step] - x.mean(axis=0))
+    wander = sosfiltfilt(sos_lw, x[::step] - _mean0(x))
     for j, name in enumerate(names):
         lq = LeadQuality(name, True)
         col = x[:, j]
