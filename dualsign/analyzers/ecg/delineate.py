@@ -301,24 +301,34 @@ def _late_phase(
 
 @dataclass
 class _Activity:
-    """The record-wide curves one QRS edge search reads: the smoothed activity, its running maximum over the
-    hold time (after t for the offset, before it for the onset) and, for the offset, its running minimum over
-    QRS_BURST_MS. Built once per edge kind: the offset search runs twice (all beats, then the wide ones)."""
+    """What one QRS edge search reads: the smoothed activity over the record and the windows of its two
+    running extremes, each evaluated only where it is read (see _running): the maximum over the hold time
+    (after t for the offset, before it for the onset) and, for the offset, the minimum over QRS_BURST_MS.
+    Built once per edge kind: the offset search runs twice (all beats, then the wide ones)."""
 
     act: np.ndarray
-    quiet: np.ndarray
-    busy: np.ndarray | None
+    hold: int  # samples of the running maximum
+    hold_from: int  # its window starts this many samples from t
+    burst: int  # samples of the running minimum (offset), after t
 
 
 def _activity(dm: np.ndarray, ms: float, smooth_ms: float, hold_ms: float, onset: bool) -> _Activity:
     act = ndimage.uniform_filter1d(dm, max(1, int(round(smooth_ms * ms))), mode="nearest")
     w = max(2, int(round(hold_ms * ms)))
-    if onset:
-        return _Activity(act, ndimage.maximum_filter1d(act, w, origin=(w - 1) // 2, mode="nearest"), None)  # [t-w, t]
-    quiet = ndimage.maximum_filter1d(act, w, origin=-(w // 2), mode="nearest")  # act[t..t+w]
-    wb = max(2, int(round(QRS_BURST_MS * ms)))
-    busy = ndimage.minimum_filter1d(act, wb, origin=-(wb // 2), mode="nearest")  # min of act[t..t+wb]
-    return _Activity(act, quiet, busy)
+    return _Activity(act, w, -(w - 1) if onset else 0, max(2, int(round(QRS_BURST_MS * ms))))
+
+
+def _running(a: np.ndarray, first: np.ndarray, length: int, w: int, start: int, op: np.ufunc) -> np.ndarray:
+    """(rows, length): op (np.maximum or np.minimum) over a[t + start : t + start + w], indices clipped to a,
+    for t = first + 0 .. first + length - 1 per row: ndimage's maximum/minimum_filter1d(a, w, origin=
+    -(w // 2) - start, mode="nearest")[t], the same values, from the windows read instead of the whole record
+    (where t itself lies outside a, the callers ignore the value)."""
+    g = gather.at(a, np.clip(first[:, None] + start + np.arange(length + w - 1)[None, :], 0, a.size - 1))
+    span = 1  # g[:, i] holds op over the `span` samples from column i (doubling, as in a sparse table)
+    while 2 * span <= w:
+        g = op(g[:, :-span], g[:, span:])
+        span *= 2
+    return op(g[:, :length], g[:, w - span : w - span + length])
 
 
 def _qrs_edge(
@@ -335,8 +345,12 @@ def _qrs_edge(
     start (offset only): the QRS onset per beat; the activity peak that sets the threshold is also looked for
     from there to R, not only within 60 ms of R.
     """
-    act, quiet = curves.act, curves.quiet
+    act = curves.act
     n = act.size
+
+    def quiet_at(first: np.ndarray, length: int) -> np.ndarray:  # the running maximum over the hold time
+        return _running(act, first, length, curves.hold, curves.hold_from, np.maximum)
+
     rows = np.arange(r.size)
     idx, valid = _windows(r, -int(60 * ms), int(60 * ms) + 1, n)
     peak = np.max(np.where(valid, act.take(idx), 0.0), axis=1)
@@ -354,24 +368,23 @@ def _qrs_edge(
     thr = (floor + frac * (peak - floor))[:, None]
     if onset:
         idx, valid = _windows(r, -int(QRS_ON_SEARCH_MS * ms), 1, n)
-        below = valid & (quiet.take(idx) < thr)
+        below = valid & (quiet_at(r - int(QRS_ON_SEARCH_MS * ms), idx.shape[1]) < thr)
         last = idx.shape[1] - 1 - np.argmax(below[:, ::-1], axis=1)
         return np.where(below.any(axis=1), idx[rows, last], r - int(50 * ms))
     end = r + int(QRS_MAX_MS * ms)
     idx, valid = _windows(r, 0, int(QRS_MAX_MS * ms) + 1, n)
-    below = valid & (quiet.take(idx) < thr)
+    below = valid & (quiet_at(r, idx.shape[1]) < thr)
     found = below.any(axis=1)
     off = np.where(found, idx[rows, np.argmax(below, axis=1)], r + int(60 * ms))
     # A paced QRS: the pacing spike sets the activity peak, and the slow, wide complex after it can dip below
     # the threshold for a moment before rising again for most of its length. Sustained activity soon after the
     # first quiet stretch resumes the QRS; the offset is then the next quiet stretch within the QRS window.
-    busy = curves.busy
-    assert busy is not None, "offset curves: _activity(..., onset=False)"
     bi, bv = _windows(off, 1, int(QRS_RESUME_MS * ms) + 1, n)
-    burst = bv & (busy.take(bi) > thr) & (bi < end[:, None])
+    busy = _running(act, off + 1, bi.shape[1], curves.burst, 0, np.minimum)  # minimum over QRS_BURST_MS
+    burst = bv & (busy > thr) & (bi < end[:, None])
     t1 = bi[rows, np.argmax(burst, axis=1)]
     qi, qv = _windows(t1, 0, int(QRS_MAX_MS * ms) + 1, n)
-    qb = qv & (quiet.take(qi) < thr) & (qi <= end[:, None])
+    qb = qv & (quiet_at(t1, qi.shape[1]) < thr) & (qi <= end[:, None])
     resume = found & burst.any(axis=1) & qb.any(axis=1)
     return np.where(resume, qi[rows, np.argmax(qb, axis=1)], off)
 
