@@ -173,7 +173,7 @@ def beat_windows(x: np.ndarray, fs: float, r_peaks: np.ndarray, filtered: bool =
     i0 = np.floor(pos).astype(np.int64)
     i1 = np.minimum(i0 + 1, y.size - 1)
     fr = pos - i0
-    return (gather.at(y, i0) * (1.0 - fr) + gather.at(y, i1) * fr).astype(np.float64)
+    return np.asarray(gather.at(y, i0) * (1.0 - fr) + gather.at(y, i1) * fr, dtype=np.float64)
 
 
 def _width_ms(w: np.ndarray) -> np.ndarray:

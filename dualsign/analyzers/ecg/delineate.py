@@ -179,11 +179,16 @@ def _prominent(
     k = np.argmax(score, axis=1)[:, None, :]  # (nb, 1, leads); the first of equal scores, inside the window
     prom = np.take_along_axis(score, k, axis=1)[:, 0, :].astype(np.float64)
     sign = np.where(np.take_along_axis(up >= dn, k, axis=1)[:, 0, :], 1.0, -1.0)
-    dev = y - base[:, None, :].astype(np.float32)
-    kd = np.argmax(np.abs(dev), axis=1)[:, None, :]
     flat = prom <= min_prom
+    # The largest deflection from base, only for the beats that need it (no sample prominent enough).
+    some = np.flatnonzero(flat.any(axis=1))
+    dev = y[some] - base[some, None, :].astype(np.float32)
+    kd = np.zeros_like(k)
+    kd[some] = np.argmax(np.abs(dev), axis=1)[:, None, :]
     k = np.where(flat[:, None, :], kd, k)
-    amp = np.where(flat, np.take_along_axis(dev, kd, axis=1)[:, 0, :].astype(np.float64), sign * prom)
+    dev_kd = np.zeros(flat.shape, dtype=np.float64)
+    dev_kd[some] = np.take_along_axis(dev, kd[some], axis=1)[:, 0, :]
+    amp = np.where(flat, dev_kd, sign * prom)
     amp = np.where(has[:, None], amp, 0.0)
     peak = np.take_along_axis(np.broadcast_to(idx[:, :, None], y.shape), k, axis=1)[:, 0, :]
     return peak, amp, has
@@ -227,7 +232,7 @@ def _trapezium(
     km = np.argmax(np.where(inside, fall, -np.inf), axis=1)[:, None, :]
     ym = np.take_along_axis(y, km, axis=1)
     kr = km + far
-    area = (ym - y) * (2 * kr - offs - km)
+    area = (ym - y) * ((2 * kr - km) - offs)  # integers: the same factor as 2 * kr - offs - km
     ok = inside & (offs >= km) & (offs <= kr)
     k = np.argmax(np.where(ok, area, -np.inf), axis=1)
     return pk + step * k
