@@ -142,8 +142,10 @@ def _wave(
     nb = lo.size
     idx, valid = _windows(lo, 0, max_len, n)
     valid &= idx < hi[:, None]
-    dev = gather.rows(xl, idx) - base[:, None, :]  # (nb, win, leads)
-    mag = np.where(valid[:, :, None], np.abs(dev), -1.0)
+    dev = gather.rows(xl, idx)
+    dev -= base[:, None, :]  # (nb, win, leads)
+    mag = np.abs(dev)
+    mag[~valid] = -1.0
     k = np.argmax(mag, axis=1)  # (nb, leads)
     amp = np.take_along_axis(dev, k[:, None, :], axis=1)[:, 0, :]
     has = np.asarray(valid.any(axis=1), dtype=bool)
