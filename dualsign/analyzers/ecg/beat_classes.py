@@ -226,8 +226,12 @@ _QRS = slice(_R0 - 25, _R0 + 26)  # +-100 ms
 
 def _qrs_lags(w: np.ndarray) -> np.ndarray:
     """(n_beats, n_lags, window) views: every beat window's QRS at every lag of +-_MAX_SHIFT."""
-    return np.lib.stride_tricks.sliding_window_view(
-        w[:, _QRS.start - _MAX_SHIFT:_QRS.stop + _MAX_SHIFT], _QRS.stop - _QRS.start, axis=1
+    v = w[:, _QRS.start - _MAX_SHIFT:_QRS.stop + _MAX_SHIFT]
+    n = _QRS.stop - _QRS.start
+    # sliding_window_view(v, n, axis=1), built directly (its checks cost more than the small windows' work)
+    return np.lib.stride_tricks.as_strided(
+        v, shape=(v.shape[0], v.shape[1] - n + 1, n), strides=(v.strides[0], v.strides[1], v.strides[1]),
+        writeable=False,
     )
 
 

@@ -27,8 +27,12 @@ def welch(x: np.ndarray, fs: float, nperseg: int) -> tuple[np.ndarray, np.ndarra
     nperseg = min(int(nperseg), n)
     step = nperseg - nperseg // 2
     n_seg = 1 + (n - nperseg) // step
-    # (segments, [k,] nperseg): the window runs along the last axis
-    segs = np.lib.stride_tricks.sliding_window_view(x, nperseg, axis=0)[::step][:n_seg]
+    # (segments, [k,] nperseg): the window runs along the last axis. The view sliding_window_view(x, nperseg,
+    # axis=0)[::step][:n_seg] gives, built directly (its checks cost more than a 30-s window's FFTs).
+    s0 = x.strides[0]
+    segs = np.lib.stride_tricks.as_strided(
+        x, shape=(n_seg, *x.shape[1:], nperseg), strides=(step * s0, *x.strides[1:], s0), writeable=False
+    )
     win, win_pow = _hann(nperseg)
     spec = np.fft.rfft((segs - segs.mean(axis=-1, keepdims=True)) * win, axis=-1)
     p = (spec.real**2 + spec.imag**2).mean(axis=0) / (fs * win_pow)
