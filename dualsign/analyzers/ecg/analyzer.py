@@ -30,7 +30,7 @@ from dualsign.analyzers.ecg.fastmedian import centred
 from dualsign.analyzers.ecg.measure import measurements, median_beat
 from dualsign.analyzers.ecg.read import ECGRecord, read_ecg, sniff_format
 from dualsign.analyzers.ecg.rhythm import Episode, af_windows, afl_windows, analysis_spans, episodes
-from dualsign.analyzers.ecg.rhythm_model import Bands, record_bands
+from dualsign.analyzers.ecg.rhythm_model import Bands, record_bands, rhythm_probabilities, span_probabilities
 from dualsign.analyzers.ecg.statements import (
     Statement,
     beat_summary,
@@ -189,11 +189,24 @@ class ECGAnalyzer:
             lab_arr = np.array(labels)
             rr_all = np.diff(r) / fs
             bands = record_bands(x, fs, names, xf) if self._rhythm_fn is not None else None
+            # The shipped model scores all spans at once (the same probabilities as span by span).
+            batched: dict[tuple[int, int], dict[str, float] | None] | None = None
+            if self._rhythm_fn is rhythm_probabilities and bands is not None:
+                spans = analysis_spans(rec.n_samples, fs)
+                try:
+                    batched = dict(zip(spans, span_probabilities(x, fs, names, r, labels, bands, spans), strict=True))
+                except Exception:
+                    batched = None
 
             def probs_for(a: int, z: int) -> dict[str, float]:
                 nonlocal rhythm_src
                 sel = (r >= a) & (r < z)
-                if self._rhythm_fn is not None:
+                if batched is not None:
+                    p_span = batched.get((a, z))
+                    if p_span is not None:
+                        rhythm_src = "learned"
+                        return dict(p_span)
+                elif self._rhythm_fn is not None:
                     try:
                         window_bands = (bands[0][a:z], bands[1][a:z]) if bands is not None else None
                         p = self._rhythm_fn(x[a:z], fs, names, r[sel] - a, [str(v) for v in lab_arr[sel]],

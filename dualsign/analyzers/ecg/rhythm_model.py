@@ -332,3 +332,37 @@ def rhythm_probabilities(
                           posinf=0.0, neginf=0.0)
     p = combine(bc.onnx_proba(RHYTHM_MODEL, feats[None, :])[0], cnn_probabilities(bands[0], fs))
     return {c: float(v) for c, v in zip(RHYTHM_CLASSES, p, strict=True)}
+
+
+def span_probabilities(
+    signal: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str],
+    bands: Bands, spans: list[tuple[int, int]],
+) -> list[dict[str, float] | None]:
+    """rhythm_probabilities() of each span [a, z) of one record, the same values, with the feature model run
+    once over every span's feature vector (a tree ensemble scores each row on its own) instead of once per
+    span. r_peaks, beat_labels: the whole record's beats in time order; bands: record_bands() of the record.
+    None for a span where rhythm_probabilities() would have raised."""
+    r = np.asarray(r_peaks, dtype=np.int64)
+    labels = np.asarray(beat_labels)
+    feats: list[np.ndarray | None] = []
+    for a, z in spans:
+        sel = (r >= a) & (r < z)
+        try:
+            f = rhythm_features(signal[a:z], fs, lead_names, r[sel] - a, [str(v) for v in labels[sel]],
+                                (bands[0][a:z], bands[1][a:z]))
+            feats.append(np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0))
+        except Exception:
+            feats.append(None)
+    done = [i for i, f in enumerate(feats) if f is not None]
+    out: list[dict[str, float] | None] = [None] * len(spans)
+    if not done:
+        return out
+    p_feat = bc.onnx_proba(RHYTHM_MODEL, np.stack([f for f in feats if f is not None]))
+    for i, row in zip(done, p_feat, strict=True):
+        a, z = spans[i]
+        try:
+            p = combine(row, cnn_probabilities(bands[0][a:z], fs))
+        except Exception:
+            continue
+        out[i] = {c: float(v) for c, v in zip(RHYTHM_CLASSES, p, strict=True)}
+    return out
