@@ -29,7 +29,7 @@ from dualsign.analyzers.ecg import beat_classes as bc
 from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
-from dualsign.analyzers.ecg.spectrum import welch
+from dualsign.analyzers.ecg.spectrum import hann, welch
 
 RHYTHM_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
 RHYTHM_MODEL = "rhythm.onnx"
@@ -94,6 +94,54 @@ def _occupied_bins(v: np.ndarray) -> int:
     return int(np.unique(np.minimum(np.searchsorted(_DD_EDGES, v, side="right") - 1, 23)).size)
 
 
+def _spectrum_shape(fr: np.ndarray, pw: np.ndarray) -> tuple[float, float]:
+    """(psqi, baseline_frac) from the 0.5-40 Hz rhythm lead's Welch spectrum."""
+    tot = pw[(fr >= 0.5) & (fr <= 40)].sum() + 1e-12
+    return float(pw[(fr >= 5) & (fr <= 15)].sum() / tot), float(pw[fr < 1.0].sum() / (pw.sum() + 1e-12))
+
+
+def _span_signal_features(
+    y: np.ndarray, fs: float, spans: list[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[float, float, float]]:
+    """rhythm_features' (psqi, baseline_frac, kurtosis) of the spans of y (the record's rhythm-lead band)
+    that have the first span's length and lie end to end from it (a long record's 30-s windows), all at once:
+    each value from the same operations on the same samples as welch() and rhythm_features() span by span
+    (row-wise reductions, FFTs row by row), so the same numbers; the other spans are left to rhythm_features."""
+    a0, z0 = spans[0]
+    n = z0 - a0
+    run = 0
+    while run < len(spans) and spans[run] == (a0 + run * n, a0 + (run + 1) * n):
+        run += 1
+    if run < 2 or n <= 64 or y.ndim != 1:
+        return {}
+    s0 = y.strides[0]
+    rows = np.lib.stride_tricks.as_strided(y[a0:], shape=(run, n), strides=(n * s0, s0), writeable=False)
+    nperseg = min(int(4 * fs), n)
+    step = nperseg - nperseg // 2
+    n_seg = 1 + (n - nperseg) // step
+    segs = np.lib.stride_tricks.as_strided(
+        y[a0:], shape=(run, n_seg, nperseg), strides=(n * s0, step * s0, s0), writeable=False
+    )
+    win, win_pow = hann(nperseg)
+    spec = np.fft.rfft((segs - segs.mean(axis=-1, keepdims=True)) * win, axis=-1)
+    p = (spec.real**2 + spec.imag**2).mean(axis=1) / (fs * win_pow)
+    if nperseg % 2:
+        p[..., 1:] *= 2.0
+    else:
+        p[..., 1:-1] *= 2.0
+    fr = np.fft.rfftfreq(nperseg, 1.0 / fs)
+    z = (rows - rows.mean(axis=1, keepdims=True)) / (rows.std(axis=1, keepdims=True) + 1e-12)
+    z2 = z * z
+    m = np.mean(z2 * z2, axis=1)
+    out = {}
+    for i in range(run):
+        k = float(m[i])  # _mean_pow4 of the row, with its float32 check
+        if np.float32(k * (1.0 - 1e-12)) != np.float32(k * (1.0 + 1e-12)):
+            k = float(np.mean(z[i] ** 4))
+        out[spans[i]] = (*_spectrum_shape(fr, p[i]), k)
+    return out
+
+
 def _tq_mask(r: np.ndarray, fs: float, n: int) -> np.ndarray:
     """Samples between the end of each T wave (rate-dependent) and 120 ms before the next QRS."""
     a, b = r[:-1], r[1:]
@@ -134,11 +182,12 @@ def record_bands(sig: np.ndarray, fs: float, lead_names: list[str], filtered: np
 
 def rhythm_features(
     sig: np.ndarray, fs: float, lead_names: list[str], r_peaks: np.ndarray, beat_labels: list[str],
-    bands: Bands | None = None,
+    bands: Bands | None = None, signal_feats: tuple[float, float, float] | None = None,
 ) -> np.ndarray:
     """(len(FEATURES),) float32 feature vector of one recording.
 
-    bands: record_bands() of exactly this signal (a window's slice of the whole record's)."""
+    bands: record_bands() of exactly this signal (a window's slice of the whole record's). signal_feats:
+    (psqi, baseline_frac, kurtosis) of this signal when the caller has them (_span_signal_features)."""
     x = np.asarray(sig, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
@@ -156,12 +205,10 @@ def rhythm_features(
     y, fb = bands if bands is not None else record_bands(x, fs, lead_names)
     # Spectrum-shape quality (cheap, needs no beats).
     if n > 64:
-        fr, pw = welch(y, fs, int(4 * fs))
-        tot = pw[(fr >= 0.5) & (fr <= 40)].sum() + 1e-12
-        f["psqi"] = float(pw[(fr >= 5) & (fr <= 15)].sum() / tot)
-        f["baseline_frac"] = float(pw[fr < 1.0].sum() / (pw.sum() + 1e-12))
-        z = (y - y.mean()) / (y.std() + 1e-12)
-        f["kurtosis"] = _mean_pow4(z)
+        if signal_feats is None:
+            z = (y - y.mean()) / (y.std() + 1e-12)
+            signal_feats = (*_spectrum_shape(*welch(y, fs, int(4 * fs))), _mean_pow4(z))
+        f["psqi"], f["baseline_frac"], f["kurtosis"] = signal_feats
     gaps = np.diff(np.concatenate([[0], r, [n]])) / fs
     f["max_gap_rel"] = float(gaps.max() / max(dur, 1e-3))
     if r.size < 4:
@@ -345,11 +392,12 @@ def span_probabilities(
     r = np.asarray(r_peaks, dtype=np.int64)
     labels = np.asarray(beat_labels)
     feats: list[np.ndarray | None] = []
+    shared = _span_signal_features(bands[0], fs, spans) if spans else {}
     for a, z in spans:
         sel = (r >= a) & (r < z)
         try:
             f = rhythm_features(signal[a:z], fs, lead_names, r[sel] - a, [str(v) for v in labels[sel]],
-                                (bands[0][a:z], bands[1][a:z]))
+                                (bands[0][a:z], bands[1][a:z]), shared.get((a, z)))
             feats.append(np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0))
         except Exception:
             feats.append(None)

@@ -14,7 +14,8 @@ import numpy as np
 
 
 @functools.lru_cache(maxsize=32)
-def _hann(n: int) -> tuple[np.ndarray, float]:
+def hann(n: int) -> tuple[np.ndarray, float]:
+    """(periodic Hann window of n samples, its sum of squares), as welch() uses them."""
     w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)  # periodic Hann, as scipy.signal.get_window
     return w, float(np.sum(w * w))
 
@@ -33,7 +34,7 @@ def welch(x: np.ndarray, fs: float, nperseg: int) -> tuple[np.ndarray, np.ndarra
     segs = np.lib.stride_tricks.as_strided(
         x, shape=(n_seg, *x.shape[1:], nperseg), strides=(step * s0, *x.strides[1:], s0), writeable=False
     )
-    win, win_pow = _hann(nperseg)
+    win, win_pow = hann(nperseg)
     spec = np.fft.rfft((segs - segs.mean(axis=-1, keepdims=True)) * win, axis=-1)
     p = (spec.real**2 + spec.imag**2).mean(axis=0) / (fs * win_pow)
     if nperseg % 2:
