@@ -176,7 +176,16 @@ def band_leads(x: np.ndarray, fs: float, names: list[str], lead_ok: np.ndarray) 
     order = _lead_order(list(names), lead_ok)
     if not order or x.shape[0] <= 30:
         return [], np.zeros((x.shape[0], 0))
-    return [names[j] for j in order], sosfiltfilt(_band(float(fs)), x[:, order])
+    return [names[j] for j in order], sosfiltfilt(_band(float(fs)), _columns(x, order))
+
+
+def _columns(x: np.ndarray, order: list[int]) -> np.ndarray:
+    """x[:, order], as a view where the columns are evenly spaced (e.g. [1, 0]): the filter copies them anyway."""
+    step = order[1] - order[0] if len(order) > 1 else 1
+    if step != 0 and order == list(range(order[0], order[0] + step * len(order), step)):
+        stop = order[-1] + step
+        return x[:, order[0] : (stop if stop >= 0 else None) : step]
+    return x[:, order]
 
 
 def measure(
