@@ -39,6 +39,17 @@ MAX_REPORTED = 20
 MAX_SEGMENTED = 40  # most likely candidates measured per exam (bounds the time per exam)
 
 
+def _not_listed_warning(listing: dict[str, int]) -> str:
+    parts = []
+    if listing["not_listed"]:
+        parts.append(f"{listing['not_listed']} more findings above the operating point are not listed (the list "
+                     f"stops at {listing['listed_at_most']}, likeliest first)")
+    if listing["candidates_not_outlined"]:
+        parts.append(f"{listing['candidates_not_outlined']} more candidates above the operating point were not "
+                     f"outlined (at most {MAX_SEGMENTED} per exam)")
+    return "; ".join(parts) + ": review the whole scan"
+
+
 class CTNoduleAnalyzer:
     modality = "chest_ct"
 
@@ -62,9 +73,13 @@ class CTNoduleAnalyzer:
         quality = qc.assess(vol, lungs)
         nodules: list[dict[str, Any]] = []
         attachments: dict[str, bytes] = {}
+        listing = {"listed_at_most": MAX_REPORTED, "not_listed": 0, "candidates_not_outlined": 0}
         if quality.usable:
-            nodules = self.detect(vol, lungs)
+            nodules, listing["not_listed"], listing["candidates_not_outlined"] = self._detect(vol, lungs)
         raw = self._raw(vol, lungs, quality, nodules)
+        raw["listing"] = listing
+        if listing["not_listed"] or listing["candidates_not_outlined"]:
+            raw["quality"]["warnings"].append(_not_listed_warning(listing))
         for n, f in zip(nodules, raw["findings"], strict=True):
             attachments[f["key_image"]] = n.pop("_png")
         if context is not None and context.prior_raw:
@@ -76,10 +91,16 @@ class CTNoduleAnalyzer:
         return self._result(raw, quality, attachments)
 
     def detect(self, vol: CTVolume, lungs: LungMasks) -> list[dict[str, Any]]:
+        return self._detect(vol, lungs)[0]
+
+    def _detect(self, vol: CTVolume, lungs: LungMasks) -> tuple[list[dict[str, Any]], int, int]:
+        """The listed findings, the number of outlined lesions above the operating point left off the list (the
+        MAX_REPORTED cap), and the number of candidates above it never outlined (the MAX_SEGMENTED bound)."""
         sp = np.array(vol.spacing)
         lesions: list[tuple[Segmentation | Mass, float]] = [(m, m.score) for m in find_masses(vol, lungs)]
         cands = find_candidates(vol, lungs)
         probs = classify.score_candidates(cands)
+        above = int(np.sum(probs >= self.report_probability))
         # Largest first, so a nodule is measured from its own scale, not from a vessel-sized peak inside it.
         likely = [int(i) for i in np.argsort(-probs)[:MAX_SEGMENTED] if probs[i] >= self.report_probability]
         accepted = sorted(likely, key=lambda i: (-cands[i].radius_mm, -probs[i]))
@@ -116,7 +137,8 @@ class CTNoduleAnalyzer:
         # Masses first: their score is a rule, not a probability comparable with the classifier's, and a mass
         # (> 30 mm, Lung-RADS 4B) must never be the one the MAX_REPORTED cap drops.
         lesions.sort(key=lambda t: (not isinstance(t[0], Mass), -t[1], -t[0].long_axis_mm))
-        return [self._nodule(vol, lungs, les, p, k) for k, (les, p) in enumerate(lesions[:MAX_REPORTED])]
+        listed = [self._nodule(vol, lungs, les, p, k) for k, (les, p) in enumerate(lesions[:MAX_REPORTED])]
+        return listed, max(0, len(lesions) - MAX_REPORTED), above - len(likely)
 
     @staticmethod
     def _where(vol: CTVolume, lungs: LungMasks, zyx: np.ndarray) -> tuple[str, str]:
@@ -203,7 +225,7 @@ class CTNoduleAnalyzer:
                 "usable": quality.usable,
                 "meets_screening_standard": quality.meets_screening_standard,
                 "reasons": quality.reasons,
-                "warnings": quality.warnings,
+                "warnings": list(quality.warnings),  # the listing may add one
                 "slice_thickness_mm": quality.slice_thickness_mm,
                 **quality.details,
             },
@@ -235,7 +257,10 @@ class CTNoduleAnalyzer:
             head = "; ".join(f["label"] for f in fs[:3]) or "no nodule >= 4 mm"
             more = f" (+{len(fs) - 3} more)" if len(fs) > 3 else ""
             std = "" if quality.meets_screening_standard else " [below screening standard]"
-            summary = f"Chest CT: Lung-RADS {rads['category']}; {head}{more}{std}"
+            listing = raw.get("listing", {})
+            unlisted = listing.get("not_listed", 0) + listing.get("candidates_not_outlined", 0)
+            cut = f" [list incomplete: {_not_listed_warning(listing)}]" if unlisted else ""
+            summary = f"Chest CT: Lung-RADS {rads['category']}; {head}{more}{std}{cut}"
         raw["summary"] = summary
         urgency = Urgency.URGENT if rads["category"] in ("4B", "4X") else Urgency.ROUTINE
         raw["urgency"] = urgency.value
@@ -288,6 +313,7 @@ class CTNoduleAnalyzer:
                 for f in fs
             ],
             "lung_rads": rads,
+            "listing": raw.get("listing"),
             "follow_up": raw.get("follow_up"),
             "impression": summary,
             "urgency": urgency.value,
@@ -295,5 +321,5 @@ class CTNoduleAnalyzer:
         }
         verdict = QualityVerdict(quality.usable, list(quality.reasons),
                                  {"meets_screening_standard": quality.meets_screening_standard,
-                                  "warnings": quality.warnings})
+                                  "warnings": raw["quality"]["warnings"]})
         return AnalysisResult(verdict, findings, summary, urgency, report, raw, attachments)

@@ -15,6 +15,7 @@ from PIL import Image
 
 from dualsign.analyzers.base import Analyzer, ExamContext, Urgency
 from dualsign.analyzers.ct_nodule import CTNoduleAnalyzer
+from dualsign.analyzers.ct_nodule import analyzer as analyzer_module
 from dualsign.analyzers.ct_nodule.read import read_ct
 from tests.analyzers.ct_nodule.phantom import PIXEL_MM, phantom, write_series
 
@@ -132,3 +133,21 @@ def test_cli_prints_one_json_line_per_path(exam: tuple[Path, dict], tmp_path: Pa
     assert lines[0]["modality"] == "chest_ct" and "lung_rads" in lines[0]
     assert "single" in lines[1]["error"]
     _ = PIXEL_MM
+
+
+def test_findings_left_off_the_list_are_counted_and_said(exam: tuple[Path, dict],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is dropped silently: with the list capped below what was found, the exam says how many are missing."""
+    folder, _ = exam
+    files = sorted(folder.iterdir())
+    full = CTNoduleAnalyzer().analyze(files).raw
+    n = len(full["findings"])
+    assert n >= 1 and full["listing"]["not_listed"] == 0
+    assert not any("not listed" in w for w in full["quality"]["warnings"])
+    monkeypatch.setattr(analyzer_module, "MAX_REPORTED", n - 1)
+    capped = CTNoduleAnalyzer().analyze(files)
+    assert len(capped.raw["findings"]) == n - 1
+    assert capped.raw["listing"] == {"listed_at_most": n - 1, "not_listed": 1, "candidates_not_outlined": 0}
+    warning = next(w for w in capped.raw["quality"]["warnings"] if "not listed" in w)
+    assert "1 more findings" in warning and warning in capped.quality.details["warnings"]
+    assert "list incomplete" in capped.summary and capped.report["listing"]["not_listed"] == 1
