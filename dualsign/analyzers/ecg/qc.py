@@ -28,7 +28,9 @@ MIN_ANALYSIS_S = 5.0
 # percentile per record, the highest in paced 104); the V runs the beat classifier finds in muscle-noise bursts
 # of 104 and 108 0.18-0.49 on both leads.
 HF_EDGE_HZ = 40.0
-MAINS_BANDS_HZ = ((48.0, 52.0), (58.0, 62.0))
+# Mains interference and its harmonics (50 or 60 Hz, up to the 4th) are not muscle noise: a hum must not turn a
+# real VT into an unconfirmed one.
+MAINS_BANDS_HZ = tuple((k * base - 2.0, k * base + 2.0) for base in (50.0, 60.0) for k in range(1, 5))
 MUSCLE_NOISE_RATIO = 0.15
 STRETCH_PAD_S = 0.5
 
