@@ -56,6 +56,12 @@ RR_FEATURES: tuple[str, ...] = (
     "pre_s", "post_s", "local_s", "pre_local", "post_local", "pre_post", "prevpre_local",
     "nextpost_local", "local_global", "irreg", "pre_prev4",
 )
+# The RR model reads them with the irregularity taken from the rhythm without ventricular beats, and two more
+# prematurity ratios against that rhythm (rr_model_features).
+_IRREG = RR_FEATURES.index("irreg")
+_CLEAN_COLS = [RR_FEATURES.index(n) for n in ("pre_local", "post_local")]
+RR_MODEL_FEATURES: tuple[str, ...] = tuple("clean_irreg" if n == "irreg" else n for n in RR_FEATURES) + (
+    "pre_clean_local", "post_clean_local")
 MORPH_FEATURES: tuple[str, ...] = (
     "corr_qrs", "corr_wide", "corr_t", "corr_p", "log_amp", "width_ms", "log_width", "log_slope",
     "resid", "log_area", "min_corr_qrs", "min_corr_wide", "max_resid", "max_log_width",
@@ -72,8 +78,12 @@ def aami_of_symbol(sym: str) -> str | None:
 
 
 # ----------------------------------------------------------------------------------------------- RR
-def rr_features(r_s: np.ndarray) -> np.ndarray:
-    """(n_beats, len(RR_FEATURES)) timing features; r_s are beat times in seconds, sorted."""
+def rr_features(r_s: np.ndarray, ectopic: np.ndarray | None = None) -> np.ndarray:
+    """(n_beats, len(RR_FEATURES)) timing features; r_s are beat times in seconds, sorted.
+
+    ectopic: optional per-beat mask of ventricular beats. The reference quantities (local rhythm, its
+    irregularity, the preceding-interval mean) then come from the intervals that touch no such beat: a V beat's
+    short coupling and compensatory pause are not the rhythm a supraventricular beat is premature against."""
     n = r_s.size
     out = np.zeros((n, len(RR_FEATURES)), dtype=np.float32)
     if n == 0:
@@ -83,11 +93,15 @@ def rr_features(r_s: np.ndarray) -> np.ndarray:
         return out
     d = np.diff(r_s)
     glob = float(median0(d))
-    pre, post, local, size = _pre_post_local(d)
+    clean = _clean_intervals(ectopic, n)
+    pre, post, local, size = _pre_post_local(d, clean)
     prevpre = np.concatenate([[pre[0]], pre[:-1]])
     nextpost = np.concatenate([post[1:], [post[-1]]])
     irr = np.abs(np.diff(d, prepend=d[0]))
-    irr_loc = ndimage.median_filter(irr, size=max(size, 1), mode="nearest")
+    if clean is None:
+        irr_loc = ndimage.median_filter(irr, size=max(size, 1), mode="nearest")
+    else:
+        irr_loc = _masked_running_median(irr, clean & np.concatenate([[True], clean[:-1]]), size)
     irr_b = np.concatenate([[irr_loc[0]], irr_loc])
     out[:, 0] = pre
     out[:, 1] = post
@@ -100,12 +114,80 @@ def rr_features(r_s: np.ndarray) -> np.ndarray:
     out[:, 8] = local / max(glob, 1e-3)
     out[:, 9] = irr_b / local
     # Prematurity against the few preceding intervals only (what a reader sees on the strip).
-    c = np.concatenate([[0.0], np.cumsum(pre)])
+    out[:, 10] = pre / np.maximum(_prev4(pre, None if clean is None else np.concatenate([[True], clean])), 1e-3)
+    return out
+
+
+def rr_model_features(r_s: np.ndarray, ventricular: np.ndarray | None) -> np.ndarray:
+    """(n_beats, len(RR_MODEL_FEATURES)): rr_features(r_s) with the irregularity measured on the intervals that
+    touch no ventricular beat (reference labels in training, the morphology model's V calls at run time), then
+    prematurity before and after the beat against the local rhythm of those intervals.
+
+    Ectopy makes a sinus rhythm look irregular (coupling interval, pause), and an irregular rhythm is where
+    the RR model learnt to doubt a premature beat (AF); the irregularity is meant to be the rhythm's own.
+    The prematurity ratios are kept against both references: in AF or a VT run no interval is clean."""
+    plain = rr_features(r_s)
+    clean = plain if ventricular is None else rr_features(r_s, ventricular)
+    out = np.concatenate([plain, clean[:, _CLEAN_COLS]], axis=1)
+    out[:, _IRREG] = clean[:, _IRREG]
+    return out
+
+
+def ventricular_calls(p_morph: np.ndarray, p_paced: np.ndarray) -> np.ndarray:
+    """Beats the morphology model calls V (paced beats aside): the ectopic beats rr_model_features leaves out."""
+    return (p_morph[:, 1] >= 0.5) & (p_paced < 0.5)
+
+
+def _prev4(pre: np.ndarray, clean_pre: np.ndarray | None) -> np.ndarray:
+    """Mean of the (clean, where a mask is given) intervals before each of the four preceding beats; the
+    beat's own interval where there are none."""
+    n = pre.size
+    ok = np.ones(n) if clean_pre is None else clean_pre.astype(np.float64)
+    c = np.concatenate([[0.0], np.cumsum(pre * ok)])
+    cn = np.concatenate([[0.0], np.cumsum(ok)])
     k = np.arange(n)
     lo = np.maximum(k - 4, 0)
-    prev4 = np.where(k > 0, (c[k] - c[lo]) / np.maximum(k - lo, 1), pre)
-    out[:, 10] = pre / np.maximum(prev4, 1e-3)
-    return out
+    cnt = cn[k] - cn[lo]
+    mean = (c[k] - c[lo]) / np.maximum(cnt, 1)
+    if clean_pre is not None:  # none of the four clean: all four, as without a mask
+        ca = np.concatenate([[0.0], np.cumsum(pre)])
+        mean = np.where(cnt > 0, mean, (ca[k] - ca[lo]) / np.maximum(k - lo, 1))
+    return np.where(k > 0, mean, pre)
+
+
+# Fewest clean intervals a masked local median is taken from (the smallest count whose median rejects one
+# stray value); with fewer, every interval counts, as without a mask (a run of VT or bigeminy).
+_MIN_CLEAN = 3
+
+
+def _clean_intervals(ectopic: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Per RR interval: neither end is an ectopic beat (None without a mask)."""
+    if ectopic is None:
+        return None
+    e = np.asarray(ectopic, dtype=bool)
+    if e.size != n or not e.any():
+        return None
+    return ~(e[:-1] | e[1:])
+
+
+def _masked_running_median(d: np.ndarray, clean: np.ndarray, size: int) -> np.ndarray:
+    """_running_median over the clean values of each window; the plain one where fewer than _MIN_CLEAN are."""
+    plain = _running_median(d, size)
+    h = size // 2
+    vals = np.concatenate([np.repeat(d[:1], h), d, np.repeat(d[-1:], h)])
+    ok = np.concatenate([np.repeat(clean[:1], h), clean, np.repeat(clean[-1:], h)])
+    win = np.lib.stride_tricks.sliding_window_view(np.where(ok, vals, np.nan), size)
+    cnt = np.lib.stride_tricks.sliding_window_view(ok, size).sum(axis=1)
+    enough = cnt >= _MIN_CLEAN
+    if not enough.any():
+        return plain
+    # Median of each window's clean values: sorted, NaN (the others) last, the middle of the first cnt.
+    srt = np.sort(win[enough], axis=1)
+    c = cnt[enough]
+    rows = np.arange(c.size)
+    masked = plain.copy()
+    masked[enough] = (srt[rows, (c - 1) // 2] + srt[rows, c // 2]) / 2.0
+    return masked
 
 
 def _running_median(d: np.ndarray, size: int) -> np.ndarray:
@@ -117,14 +199,17 @@ def _running_median(d: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(median0(np.lib.stride_tricks.sliding_window_view(padded, size).T), dtype=np.float64)
 
 
-def _pre_post_local(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _pre_post_local(
+    d: np.ndarray, clean: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Per beat, from the RR intervals d (at least one): the intervals before and after it (the local rhythm
-    where there is none), the local rhythm, and the size of the median filter that set it."""
+    where there is none), the local rhythm, and the size of the median filter that set it.
+    clean: optional mask of the intervals the local rhythm is taken from (see rr_features)."""
     pre = np.concatenate([[np.nan], d])
     post = np.concatenate([d, [np.nan]])
     # Local rhythm: median of ~20 surrounding intervals; the median ignores the ectopic beats themselves.
     size = int(min(21, 2 * (d.size // 2) + 1))
-    local_d = _running_median(d, size)
+    local_d = _running_median(d, size) if clean is None else _masked_running_median(d, clean, size)
     local = np.concatenate([[local_d[0]], (local_d[:-1] + local_d[1:]) / 2.0, [local_d[-1]]])
     pre = np.where(np.isnan(pre), local, pre)
     post = np.where(np.isnan(post), local, post)
@@ -504,9 +589,10 @@ def classify_beats(
     morph, rr, width = _beat_features(signal, fs, lead_names, r[order], hint, filtered)
     p_m = gate_v(onnx_proba(MORPH_MODEL, morph), conducted(rr, hint))
     p_m = lower_v_threshold(p_m, _no_p_wave(rr, hint), no_p_v_threshold())
-    p_s = onnx_proba(RR_MODEL, rr)[:, 1]
     # A paced beat is class Q whatever its shape (a ventricular-paced QRS looks like a PVC).
     p_q = paced_beats(signal, fs, lead_names, r[order], filtered, width).astype(np.float64)
+    # Second pass: the RR model judges prematurity against the rhythm without the V beats just found.
+    p_s = onnx_proba(RR_MODEL, rr_model_features(r[order] / float(fs), ventricular_calls(p_m, p_q)))[:, 1]
     probs_sorted = combine(p_m, p_s, p_q)
     probs = np.empty_like(probs_sorted)
     probs[order] = probs_sorted

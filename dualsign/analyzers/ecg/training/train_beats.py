@@ -84,19 +84,21 @@ def signal_record(data: Path, rec: str) -> dict[str, Any]:
     dm, drr = bc.beat_features(sig, fs, names, det, p_det)
     match = common.match_peaks(ref, det, int(0.15 * fs))
     ok = match >= 0
+    det_cond, det_no_p = bc.conducted(drr, p_det), bc._no_p_wave(drr, p_det)
+    det_paced = bc.paced_beats(sig, fs, names, det)
     return {
         "morph": morph,
-        "rr": rr,
+        "r_s": ref / float(fs),
         "y": np.asarray(labels),
         "conducted": bc.conducted(rr, p_ref),
         "no_p": bc._no_p_wave(rr, p_ref),
         "paced": bc.paced_beats(sig, fs, names, ref),
         "det_morph": dm[match[ok]],
-        "det_rr": drr[match[ok]],
-        "det_conducted": bc.conducted(drr, p_det)[match[ok]],
-        "det_no_p": bc._no_p_wave(drr, p_det)[match[ok]],
-        "det_paced": bc.paced_beats(sig, fs, names, det)[match[ok]],
+        "det_conducted": det_cond[match[ok]],
+        "det_no_p": det_no_p[match[ok]],
         "det_y": np.asarray(labels)[ok],
+        # Every detected beat (the RR model's second pass reads the rhythm around the matched ones too).
+        "det_all": (dm, det / float(fs), det_cond, det_no_p, det_paced, match[ok]),
         "n_ref": int(ref.size),
         "n_det": int(det.size),
         "n_matched": int(ok.sum()),
@@ -104,9 +106,11 @@ def signal_record(data: Path, rec: str) -> dict[str, Any]:
 
 
 def annotation_record(data: Path, rec: str) -> tuple[np.ndarray, np.ndarray]:
-    """RR features and AAMI labels from the reference beat times of an annotation text listing."""
+    """RR-model features and AAMI labels from the reference beat times of an annotation text listing (the
+    reference V beats stand for the morphology model's V calls)."""
     samples, syms = common.read_annotation_text(data / "mitdb" / "annotations_txt" / f"{rec}annotations.txt")
-    return bc.rr_features(samples / 360.0), np.asarray([bc.aami_of_symbol(s) for s in syms])
+    y = np.asarray([bc.aami_of_symbol(s) for s in syms])
+    return bc.rr_model_features(samples / 360.0, y == "V"), y
 
 
 def _rr_xy(ann: dict[str, tuple[np.ndarray, np.ndarray]], recs: list[str]) -> tuple[np.ndarray, ...]:
@@ -131,12 +135,15 @@ def _morph_xy(sigrec: dict[str, dict[str, Any]], recs: list[str]) -> tuple[np.nd
 
 
 def _predict(
-    morph_m: HistGradientBoostingClassifier, rr_m: HistGradientBoostingClassifier, xm: np.ndarray, xr: np.ndarray,
+    morph_m: HistGradientBoostingClassifier, rr_m: HistGradientBoostingClassifier, xm: np.ndarray, r_s: np.ndarray,
     cond: np.ndarray, no_p: np.ndarray, v_threshold: float, paced: np.ndarray,
 ) -> np.ndarray:
+    """As classify_beats: morphology first, then the RR model on the rhythm without the V beats it called."""
     assert list(morph_m.classes_) == list(range(len(bc.MORPH_CLASSES))), morph_m.classes_
     p_m = bc.lower_v_threshold(bc.gate_v(morph_m.predict_proba(xm), cond), no_p, v_threshold)
-    return bc.combine(p_m, rr_m.predict_proba(xr)[:, 1], paced.astype(np.float64))
+    p_q = paced.astype(np.float64)
+    xr = bc.rr_model_features(r_s, bc.ventricular_calls(p_m, p_q))
+    return bc.combine(p_m, rr_m.predict_proba(xr)[:, 1], p_q)
 
 
 def choose_v_threshold(sigrec: dict[str, dict[str, Any]], recs: list[str]) -> dict[str, Any]:
@@ -205,11 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         d = sigrec[r]
         rec_stats: dict[str, Any] = {"n_ref": d["n_ref"], "n_detected": d["n_det"], "n_matched": d["n_matched"],
                                      "no_p_v_threshold": v_thr}
-        for key, xm, xr, cond, no_p, paced, y in (
-            ("ref", d["morph"], d["rr"], d["conducted"], d["no_p"], d["paced"], d["y"]),
-            ("det", d["det_morph"], d["det_rr"], d["det_conducted"], d["det_no_p"], d["det_paced"], d["det_y"]),
+        dm, dt, dc, dn, dp, sel = d["det_all"]
+        for key, xm, r_s, cond, no_p, paced, y, keep in (
+            ("ref", d["morph"], d["r_s"], d["conducted"], d["no_p"], d["paced"], d["y"], slice(None)),
+            ("det", dm, dt, dc, dn, dp, d["det_y"], sel),
         ):
-            probs = _predict(mm, rm, xm, xr, cond, no_p, v_thr["threshold"], paced)
+            probs = _predict(mm, rm, xm, r_s, cond, no_p, v_thr["threshold"], paced)[keep]
             pred = [bc.AAMI_CLASSES[i] for i in np.argmax(probs, axis=1)]
             res[key]["true"] += list(y)
             res[key]["pred"] += pred
@@ -270,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     v_thr = choose_v_threshold(sigrec, list(MORPH_TRAIN))
     print("no-P V threshold (leave-one-record-out over", ", ".join(MORPH_TRAIN) + "):", json.dumps(v_thr))
     _fixed_graph_name(common.export_onnx(mm, len(bc.RR_FEATURES) + len(bc.MORPH_FEATURES), bc.MORPH_MODEL))
-    _fixed_graph_name(common.export_onnx(rm, len(bc.RR_FEATURES), bc.RR_MODEL))
+    _fixed_graph_name(common.export_onnx(rm, len(bc.RR_MODEL_FEATURES), bc.RR_MODEL))
     bc._session.cache_clear()
     common.update_card(
         "beats",
@@ -284,7 +292,10 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 bc.RR_MODEL: {
                     "classes": ["N", "S"],
-                    "features": list(bc.RR_FEATURES),
+                    "features": list(bc.RR_MODEL_FEATURES),
+                    "clean_features": "clean_irreg, pre_clean_local, post_clean_local: against the local rhythm of "
+                    "the intervals touching no V beat (reference V labels in training, the morphology model's V calls "
+                    "at run time)",
                     "trained_on": ann_recs,
                     "params": RR_PARAMS,
                 },
