@@ -59,8 +59,9 @@ class Segmentation:
     elongation: float = 1.0
     border_fraction: float = 0.0
     fill_ratio: float = 0.0
-    # long axis of the outline before the profile check cut an attached vessel off: the detector's candidates in
-    # that reach belong to this lesion (a candidate on the vessel stub is not a lesion of its own)
+    # the outline's longest axial extent over its largest slices (the reported long axis is that of the largest
+    # slice alone), or before the profile check cut an attached vessel off: the detector's candidates in that reach
+    # belong to this lesion (a candidate on the vessel stub is not a lesion of its own)
     extent_mm: float = 0.0
 
 
@@ -107,6 +108,12 @@ def axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
     return long_mm + px, float(perp.max() - perp.min()) + px
 
 
+def largest_slice(mask: np.ndarray) -> int:
+    """The axial slice (first axis) of largest area: the one the long and short axes are measured on. The longest
+    of a few neighbours would take the noisiest edge (a maximum of maxima, biased long)."""
+    return int(np.argmax(mask.sum(axis=(1, 2))))
+
+
 def segment(
     vol: CTVolume,
     center_zyx: np.ndarray,
@@ -138,7 +145,7 @@ def segment(
     if abs(implied - radius_mm) > 0.15 * radius_mm:
         second = _segment_once(vol, center_zyx, implied, allowed, allowed_factor)
         best = second if second.ok else first
-    if profile is not None and profile <= SOLID_STUB_MAX_MM and best.long_axis_mm > 2.0 * profile * PROFILE_LONG_MAX:
+    if profile is not None and profile <= SOLID_STUB_MAX_MM and best.extent_mm > 2.0 * profile * PROFILE_LONG_MAX:
         # Read the profile again from the outline's own centre: a detector centre off the lesion's shortens the
         # shells' radius as much as a vessel lengthens the outline.
         centre = best.center_index
@@ -146,10 +153,10 @@ def segment(
         # a solid edge is the whole lesion only when the outline is solid too: a ground-glass or part-solid outline
         # around it has a faint layer the shells missed (or is a small solid nodule blurred across thick slices)
         if (again is not None and again[0] <= SOLID_STUB_MAX_MM and (not again[1] or best.density in SOLID_TYPES)
-                and best.long_axis_mm > 2.0 * again[0] * PROFILE_LONG_MAX):
+                and best.extent_mm > 2.0 * again[0] * PROFILE_LONG_MAX):
             clipped = _segment_once(vol, centre, again[0], allowed, allowed_factor, PROFILE_CLIP * again[0])
             if clipped.ok:
-                clipped.extent_mm = best.long_axis_mm
+                clipped.extent_mm = best.extent_mm
                 best = clipped
     return best
 
@@ -393,11 +400,11 @@ def _segment_once(
     border = np.zeros_like(comp)
     border[[0, -1], :, :] = border[:, [0, -1], :] = border[:, :, [0, -1]] = True
     border_fraction = float((comp & border).sum()) / max(1.0, float(comp.sum()) ** (2 / 3))
+    k_axial = largest_slice(comp)
+    long_mm, short_mm = axes_2d(comp[k_axial], iso)
+    # The lesion's reach for merging detections into it: the longest axial extent over its largest slices.
     areas = comp.sum(axis=(1, 2))
-    best = [int(k) for k in np.argsort(areas)[::-1][:3] if areas[k] > 0]
-    axes = [axes_2d(comp[k], iso) for k in best]
-    j = int(np.argmax([a[0] for a in axes]))
-    long_mm, short_mm = axes[j]
+    reach_mm = max(axes_2d(comp[k], iso)[0] for k in np.argsort(areas)[::-1][:3] if areas[k] > 0)
     vals = roi[comp]
     solid = comp & (smooth > SOLID_HU)
     solid_mm = 0.0
@@ -425,7 +432,7 @@ def _segment_once(
         volume_mm3=float(n * vox_mm3),
         long_axis_mm=long_mm,
         short_axis_mm=min(short_mm, long_mm),
-        axial_slice_index=int(round(lo[0] + best[j] / zoom[0])),
+        axial_slice_index=int(round(lo[0] + k_axial / zoom[0])),
         mean_hu=float(vals.mean()),
         max_hu=float(roi[comp].max()),
         core_hu=core,
@@ -436,4 +443,5 @@ def _segment_once(
         elongation=elongation,
         border_fraction=border_fraction,
         fill_ratio=fill_ratio,
+        extent_mm=max(reach_mm, long_mm),
     )

@@ -14,7 +14,7 @@ from dualsign.analyzers.ct_nodule.analyzer import CTNoduleAnalyzer
 from dualsign.analyzers.ct_nodule.detect import Candidate, _eigen_ratios, _ranked_pool, hessian_eigenvalues
 from dualsign.analyzers.ct_nodule.lungs import segment_lungs
 from dualsign.analyzers.ct_nodule.read import CTVolume
-from dualsign.analyzers.ct_nodule.segment import profile_radius, radial_profile, segment
+from dualsign.analyzers.ct_nodule.segment import axes_2d, largest_slice, profile_radius, radial_profile, segment
 from tests.analyzers.ct_nodule.phantom import phantom
 
 
@@ -217,3 +217,20 @@ def test_a_large_part_solid_nodule_seen_at_its_core_is_outlined_at_its_halo() ->
     seg = segment(vol, np.array([36.0, 36.0, 36.0]), 17.0)
     assert seg.ok and seg.density == "part-solid"
     assert abs(seg.long_axis_mm - 24.0) <= 1.7
+
+
+
+def test_axes_are_measured_on_the_slice_of_largest_area() -> None:
+    """A thin protrusion on a neighbouring slice (an edge voxel run of noise) must not lengthen the long axis: the
+    axes come from the slice where the lesion is largest, not the longest of several slices."""
+    mask = np.zeros((3, 40, 40), bool)
+    yy, xx = np.indices((40, 40))
+    mask[1] = (yy - 20) ** 2 + (xx - 20) ** 2 <= 10**2
+    mask[0] = (yy - 20) ** 2 + (xx - 20) ** 2 <= 9.5**2
+    mask[0, 20, 20:35] = True  # a one-voxel fin out to 15 voxels from the centre
+    mask[2] = (yy - 20) ** 2 + (xx - 20) ** 2 <= 9**2
+    k = largest_slice(mask)
+    assert k == 1
+    long_mm, short_mm = axes_2d(mask[k], 0.5)
+    assert abs(long_mm - 10.5) <= 0.6 and abs(short_mm - 10.5) <= 0.6
+    assert axes_2d(mask[0], 0.5)[0] > 12.0  # what the longest-of-several rule measured
