@@ -29,7 +29,7 @@ from dualsign.analyzers.ecg import beat_classes as bc
 from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.fastmedian import median0
 from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
-from dualsign.analyzers.ecg.spectrum import hann, welch
+from dualsign.analyzers.ecg.spectrum import segment_density, welch
 
 RHYTHM_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
 RHYTHM_MODEL = "rhythm.onnx"
@@ -122,13 +122,7 @@ def _span_signal_features(
     segs = np.lib.stride_tricks.as_strided(
         y[a0:], shape=(run, n_seg, nperseg), strides=(n * s0, step * s0, s0), writeable=False
     )
-    win, win_pow = hann(nperseg)
-    spec = np.fft.rfft((segs - segs.mean(axis=-1, keepdims=True)) * win, axis=-1)
-    p = (spec.real**2 + spec.imag**2).mean(axis=1) / (fs * win_pow)
-    if nperseg % 2:
-        p[..., 1:] *= 2.0
-    else:
-        p[..., 1:-1] *= 2.0
+    p = segment_density(segs, fs, 1)
     fr = np.fft.rfftfreq(nperseg, 1.0 / fs)
     z = (rows - rows.mean(axis=1, keepdims=True)) / (rows.std(axis=1, keepdims=True) + 1e-12)
     z2 = z * z

@@ -34,11 +34,17 @@ def welch(x: np.ndarray, fs: float, nperseg: int) -> tuple[np.ndarray, np.ndarra
     segs = np.lib.stride_tricks.as_strided(
         x, shape=(n_seg, *x.shape[1:], nperseg), strides=(step * s0, *x.strides[1:], s0), writeable=False
     )
-    win, win_pow = hann(nperseg)
+    return np.fft.rfftfreq(nperseg, 1.0 / fs), segment_density(segs, fs, 0).T
+
+
+def segment_density(segs: np.ndarray, fs: float, segment_axis: int) -> np.ndarray:
+    """One-sided Welch density from overlapping segments (each along the last axis, detrended by its mean and
+    Hann-windowed), averaged over `segment_axis`: welch()'s arithmetic, shared with batched callers."""
+    win, win_pow = hann(segs.shape[-1])
     spec = np.fft.rfft((segs - segs.mean(axis=-1, keepdims=True)) * win, axis=-1)
-    p = (spec.real**2 + spec.imag**2).mean(axis=0) / (fs * win_pow)
-    if nperseg % 2:
+    p: np.ndarray = (spec.real**2 + spec.imag**2).mean(axis=segment_axis) / (fs * win_pow)
+    if segs.shape[-1] % 2:
         p[..., 1:] *= 2.0
     else:
         p[..., 1:-1] *= 2.0
-    return np.fft.rfftfreq(nperseg, 1.0 / fs), p.T
+    return p
