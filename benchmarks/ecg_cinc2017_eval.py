@@ -3,6 +3,7 @@
     python benchmarks/ecg_cinc2017_eval.py --cv [--data /work/shared/data/ecg]
     python benchmarks/ecg_cinc2017_eval.py --folder DIR     (shipped model on a folder with REFERENCE.csv)
     python benchmarks/ecg_cinc2017_eval.py --analyzer [--limit N] [--no-cnn]   (whole analyzer, fold models, mapped)
+    python benchmarks/ecg_cinc2017_eval.py --shipped-analyzer --folder DIR [--first N]   (whole analyzer, shipped)
 
 --cv runs the protocol the model card reports: stratified 5-fold cross-validation by record over the 4000
 developer records, seed fixed, every record scored by a model that did not train on it: the feature model alone,
@@ -14,6 +15,9 @@ CinC-format folder; on the developer records that is in-sample, so use it on rec
 the fold that did not train on that record (same folds as --cv) and maps its findings to the CinC classes the way
 the issue's evaluation does: `~` when quality.usable is false, `A` when any rhythm episode is AF, `N` when the only
 rhythm is sinus and no statement is abnormal, `O` otherwise. It also counts AFL episodes per reference class.
+--shipped-analyzer runs the whole analyzer with the shipped models on the first N records of the folder's
+REFERENCE.csv, mapped the same way: on the developer records that is in-sample, so only the difference between two
+trees (the older one by PYTHONPATH) counts; it shows what a change of the beat or statement stages does.
 --dump writes one JSON line per record: the mapping and its reasons, the quality verdict, the rhythm probabilities,
 episodes, statements and per-beat calls [sample, aami, ectopy_confirmed, qrs_on, qrs_off, p_on].
 On a shared machine run it with OMP_NUM_THREADS=1: the fold feature models predict with OpenMP threads otherwise,
@@ -124,6 +128,25 @@ def analyzer_eval(data: Path, limit: int | None, dump: Path | None = None, cnn: 
     return 0
 
 
+def shipped_analyzer_eval(folder: Path, first: int | None) -> int:
+    """Whole analyzer, shipped models, mapped classes, on the first `first` records of folder/REFERENCE.csv."""
+    lines = (folder / "REFERENCE.csv").read_text().splitlines()
+    ref = [ln.split(",")[:2] for ln in lines if ln.strip() and not ln.startswith("record")][:first]
+    an = ECGAnalyzer()
+    y, pred = [], []
+    for rec, lab in ref:
+        y.append(rm.RHYTHM_CLASSES.index(lab))
+        pred.append(rm.RHYTHM_CLASSES.index(cinc_class(an.analyze_record(read_ecg(folder / rec)).raw)))
+    yi, pi = np.asarray(y), np.asarray(pred)
+    cm = np.zeros((4, 4), dtype=int)
+    for t, p in zip(yi, pi, strict=True):
+        cm[t, p] += 1
+    print(f"analyzer, mapped, shipped models, first {len(ref)} records:",
+          json.dumps({k: round(v, 4) for k, v in train_rhythm.f1_scores(yi, pi).items()}))
+    print("confusion (rows = reference N,A,O,~):", cm.tolist())
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/ecg"))
@@ -133,7 +156,13 @@ def main() -> int:
     ap.add_argument("--limit", type=int, help="--analyzer on a random subset of this many records")
     ap.add_argument("--dump", type=Path, help="--analyzer: write one JSON line per record (mapping reasons)")
     ap.add_argument("--no-cnn", action="store_true", help="--analyzer with the fold feature models alone (baseline)")
+    ap.add_argument("--shipped-analyzer", action="store_true", help="whole analyzer, shipped models, on --folder")
+    ap.add_argument("--first", type=int, help="--shipped-analyzer: the first N records of REFERENCE.csv only")
     args = ap.parse_args()
+    if args.shipped_analyzer:
+        if args.folder is None:
+            ap.error("--shipped-analyzer needs --folder")
+        return shipped_analyzer_eval(args.folder, args.first)
     if args.analyzer:
         return analyzer_eval(args.data, args.limit, args.dump, cnn=not args.no_cnn)
     if args.cv or args.folder is None:
