@@ -61,7 +61,7 @@ def main() -> int:
     args = ap.parse_args()
     now = _dump()
     if args.mode == "dump":
-        np.savez_compressed(args.file, **now)
+        np.savez_compressed(args.file, **now)  # type: ignore[arg-type]  # numpy stub: **kwds also meets allow_pickle: bool
         print(f"{len(now)} arrays written to {args.file}")
         return 0
     old = dict(np.load(args.file))

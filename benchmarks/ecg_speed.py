@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -23,7 +24,7 @@ from dualsign.analyzers.ecg import ECGAnalyzer  # noqa: E402
 from dualsign.analyzers.ecg.read import read_ecg  # noqa: E402
 
 
-def _time(fn, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def _time(fn: Callable[..., object], runs: int) -> tuple[float, float]:
     """(wall, CPU) seconds, each the median over runs."""
     ts, cs = [], []
     for _ in range(runs):

@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -28,7 +29,7 @@ from dualsign.analyzers.fundus import FundusAnalyzer  # noqa: E402
 TARGET_S = 0.5
 
 
-def _timed(fn) -> float:  # type: ignore[no-untyped-def]
+def _timed(fn: Callable[..., object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0

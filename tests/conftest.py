@@ -6,12 +6,17 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from dualsign.db import Database
 from dualsign.models import Base
+
+if TYPE_CHECKING:
+    from dualsign.runtime import Runtime
+    from dualsign.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("DUALSIGN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +66,7 @@ DEMO_SAMPLES = REPO / "dualsign" / "demo" / "samples"
 PASSWORD = "correct-horse-battery"
 
 
-def make_settings(home: Path, database_url: str, **overrides: object):  # type: ignore[no-untyped-def]
+def make_settings(home: Path, database_url: str, **overrides: object) -> Settings:
     from dualsign.settings import Settings
 
     values: dict[str, object] = dict(
@@ -74,7 +79,7 @@ def make_settings(home: Path, database_url: str, **overrides: object):  # type: 
 
 
 @pytest.fixture
-def runtime(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
     """A migrated database, file store and service key under tmp_path (migrations run for real)."""
     from dualsign import migrate
     from dualsign.runtime import build_runtime

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dualsign.accounts import service as accounts
+from dualsign.accounts.models import Site
 from dualsign.runtime import Runtime
 
 PASSWORD = "correct-horse-battery"
@@ -35,7 +37,7 @@ def build_network(rt: Runtime) -> Network:
         for site in (p, c, a, b, t):
             net.sites[site.code] = site.id
 
-        def user(name: str, role: str, site, mods=(), valid_to=None,  # type: ignore[no-untyped-def]
+        def user(name: str, role: str, site: Site, mods: Iterable[str] = (), valid_to: dt.date | None = None,
                  algorithm: str = "SM2-SM3") -> None:
             physician = role == "physician"
             valid_to = valid_to or today.replace(year=today.year + 3)

@@ -4,10 +4,15 @@ e.g. 409 for signing with a wrong password); "refused" means 403 and nothing cha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from dualsign.app import create_app
+from dualsign.runtime import Runtime
 from tests.core.client import login_cached as login
 from tests.core.client import sample_files, upload, wait_for_status
 from tests.core.network import build_network
@@ -89,8 +94,8 @@ SITELESS = {"me", "upload", "list_exams", "worklist", "claims", "verify", "audit
 FILTERED = {"fhir_report_search"}
 
 
-def call(client: TestClient, name: str, headers: dict[str, str], exam: dict, finding_id: int,  # type: ignore[type-arg]
-         site_code: str):  # type: ignore[no-untyped-def]
+def call(client: TestClient, name: str, headers: dict[str, str], exam: dict[str, Any], finding_id: int,
+         site_code: str) -> httpx.Response:
     exam_id, acc = exam["id"], exam["accession"]
     e = f"/api/exams/{exam_id}"
     wrong = {"password": "not-the-password", "impression": "x", "reason": "r"}
@@ -167,7 +172,7 @@ def call(client: TestClient, name: str, headers: dict[str, str], exam: dict, fin
 
 
 @pytest.fixture
-def client(runtime):  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,32 +12,34 @@ from sqlalchemy import func, select
 
 from dualsign.app import create_app
 from dualsign.billing.models import Claim
+from dualsign.db import Base
 from dualsign.exams.models import Exam
 from dualsign.reports.models import Report
+from dualsign.runtime import Runtime
 from dualsign.signing.models import Signature
 from tests.core.client import login_cached, review_all, sample_files, upload, wait_for_status
 from tests.core.network import PASSWORD, build_network
 
 
 @pytest.fixture
-def client(runtime):  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
 
 
-def _count(runtime, model) -> int:  # type: ignore[no-untyped-def]
+def _count(runtime: Runtime, model: type[Base]) -> int:
     with runtime.db.session() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_unknown_modality_is_refused_and_nothing_stored(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_modality_is_refused_and_nothing_stored(client: TestClient, runtime: Runtime) -> None:
     r = upload(client, login_cached(client, "technologist.a"), sample_files("HR06004"), modality="mri")
     assert r.status_code == 422 and "unknown modality 'mri'" in r.json()["detail"]
     assert _count(runtime, Exam) == 0
 
 
-def test_unreadable_files_keep_the_exam_and_explain(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_files_keep_the_exam_and_explain(client: TestClient, runtime: Runtime) -> None:
     tech = login_cached(client, "technologist.a")
     # A file no ECG reader recognises: kept as an exam that failed QC, with the reason for the sender.
     files = [("files", ("scan.pdf", b"%PDF-1.4 not an ECG", "application/pdf"))]
@@ -57,7 +60,7 @@ def test_unreadable_files_keep_the_exam_and_explain(client: TestClient, runtime)
     assert listed["count"] == 2
 
 
-def test_same_files_twice_are_one_exam(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_same_files_twice_are_one_exam(client: TestClient, runtime: Runtime) -> None:
     tech = login_cached(client, "technologist.a")
     first = upload(client, tech, sample_files("HR06004"), mrn="D1")
     second = upload(client, tech, list(reversed(sample_files("HR06004"))), mrn="D1")
@@ -68,7 +71,7 @@ def test_same_files_twice_are_one_exam(client: TestClient, runtime) -> None:  # 
     assert _count(runtime, Exam) == 1
 
 
-def test_empty_file_and_missing_patient_are_refused(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_empty_file_and_missing_patient_are_refused(client: TestClient, runtime: Runtime) -> None:
     tech = login_cached(client, "technologist.a")
     r = client.post("/api/exams", headers=tech, files=[("files", ("x.hea", io.BytesIO(b"")))],
                     data={"modality": "ecg", "patient_mrn": "E1", "patient_name": "P"})
@@ -89,7 +92,7 @@ def reviewed_exam(client: TestClient) -> int:
 
 
 @pytest.mark.parametrize("who, why", [("expired.a", "not valid on"), ("ctonly.a", "not qualified to sign ecg")])
-def test_unqualified_or_expired_physician_cannot_sign(client: TestClient, runtime, reviewed_exam: int,  # type: ignore[no-untyped-def]
+def test_unqualified_or_expired_physician_cannot_sign(client: TestClient, runtime: Runtime, reviewed_exam: int,
                                                       who: str, why: str) -> None:
     r = client.post(f"/api/exams/{reviewed_exam}/sign", headers=login_cached(client, who),
                     json={"password": PASSWORD, "impression": "x"})
@@ -100,7 +103,7 @@ def test_unqualified_or_expired_physician_cannot_sign(client: TestClient, runtim
     assert events and why in events[-1]["detail"]["why"]
 
 
-def test_two_physicians_signing_at_once_make_one_final_report(client: TestClient, runtime,  # type: ignore[no-untyped-def]
+def test_two_physicians_signing_at_once_make_one_final_report(client: TestClient, runtime: Runtime,
                                                               reviewed_exam: int) -> None:
     heads = [login_cached(client, "physician.a"), login_cached(client, "physician.a2")]
     barrier = threading.Barrier(2)
@@ -126,7 +129,7 @@ def test_two_physicians_signing_at_once_make_one_final_report(client: TestClient
         assert s.scalar(select(func.count()).select_from(Claim)) == 1
 
 
-def test_laterality_is_r_or_l_and_kept(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_laterality_is_r_or_l_and_kept(client: TestClient, runtime: Runtime) -> None:
     tech = login_cached(client, "technologist.a")
     files = [("files", ("eye.pdf", b"%PDF-1.4 not a photo", "application/pdf"))]
     r = client.post("/api/exams", headers=tech, files=files,
@@ -139,7 +142,7 @@ def test_laterality_is_r_or_l_and_kept(client: TestClient, runtime) -> None:  # 
     assert client.get(f"/api/exams/{r.json()['id']}", headers=tech).json()["laterality"] == "L"
 
 
-def test_missing_image_is_a_clear_404(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_missing_image_is_a_clear_404(client: TestClient, runtime: Runtime) -> None:
     tech = login_cached(client, "technologist.a")
     r = upload(client, tech, sample_files("HR06004"))
     assert r.status_code == 201, r.text

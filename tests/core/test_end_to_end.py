@@ -4,6 +4,7 @@ upload -> AI-signed preliminary -> review -> physician signs -> final -> one cla
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from dualsign.app import create_app
 from dualsign.billing.models import Claim
+from dualsign.runtime import Runtime
 from dualsign.signing.canonical import canonical_json, sha256_hex
 from dualsign.signing.keys import verify as verify_signature
 from dualsign.signing.models import Signature
@@ -20,13 +22,13 @@ from tests.core.network import PASSWORD, build_network
 
 
 @pytest.fixture
-def client(runtime):  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
 
 
-def test_upload_review_sign_amend_retract(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_upload_review_sign_amend_retract(client: TestClient, runtime: Runtime) -> None:
     tech = login(client, "technologist.a")
     doc = login(client, "physician.a")
     billing = login(client, "billing.a")

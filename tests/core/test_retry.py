@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from dualsign.analyzers.models import AnalysisRun
 from dualsign.app import create_app
+from dualsign.runtime import Runtime
 from dualsign.worker import service as worker
 from tests.core.client import login_cached, sample_files, upload
 from tests.core.network import build_network
 
 
-def test_missing_stored_file_fails_then_retry_succeeds(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_missing_stored_file_fails_then_retry_succeeds(runtime: Runtime) -> None:
     build_network(runtime)
     # No worker threads: this test drives the worker step by step.
     with TestClient(create_app(runtime, start_worker=False)) as client:

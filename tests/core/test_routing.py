@@ -3,16 +3,19 @@ worklist puts critical AI results first."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
 from dualsign.app import create_app
+from dualsign.runtime import Runtime
 from tests.core.client import login_cached, sample_files, upload, wait_for_status
 from tests.core.network import build_network
 
 
 @pytest.fixture
-def client(runtime):  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,25 +14,26 @@ from sqlalchemy import select, text
 from dualsign.app import create_app
 from dualsign.audit.models import AuditEvent
 from dualsign.reports.models import Report
+from dualsign.runtime import Runtime
 from tests.core.client import login_cached, signed_exam
 from tests.core.network import build_network
 
 
 @pytest.fixture
-def client(runtime):  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
 
 
-def _cli(runtime, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def _cli(runtime: Runtime, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DUALSIGN_HOME": str(runtime.settings.home),
            "DUALSIGN_DATABASE_URL": runtime.settings.database_url}
     return subprocess.run([sys.executable, "-m", "dualsign.cli", *args], env=env, capture_output=True,
                           text=True, timeout=120)
 
 
-def test_changed_byte_in_final_report_is_named(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_changed_byte_in_final_report_is_named(client: TestClient, runtime: Runtime) -> None:
     signed_exam(client, "E07509", mrn="T1")
     other = signed_exam(client, "HR06004", mrn="T2")
     ok = _cli(runtime, "verify")
@@ -54,7 +56,7 @@ def test_changed_byte_in_final_report_is_named(client: TestClient, runtime) -> N
     assert result["intact"] is False and {p["report_id"] for p in result["problems"]} == {target_id}
 
 
-def test_deleted_audit_row_fails_at_that_row(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_audit_row_fails_at_that_row(client: TestClient, runtime: Runtime) -> None:
     signed_exam(client, "E07509", mrn="T3")
     assert _cli(runtime, "audit", "verify").returncode == 0
     with runtime.db.session() as s:

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.extension import Extension
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.provenance import Provenance
 from sqlalchemy import select
 
 from dualsign.app import create_app
 from dualsign.audit.models import AuditEvent
+from dualsign.runtime import Runtime
 from dualsign.signing.keys import verify as verify_signature
 from dualsign.signing.models import Signature
 from tests.core.client import login_cached, review_all, sample_files, upload, wait_for_status
@@ -30,7 +33,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(runtime) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
@@ -43,7 +46,22 @@ def _report(c: TestClient, headers: dict[str, str], accession: str) -> Diagnosti
     return DiagnosticReport.model_validate(r.json())
 
 
-def test_diagnostic_report_follows_the_report(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def _first_code(concept: CodeableConcept | None) -> str | None:
+    assert concept is not None and concept.coding is not None
+    return concept.coding[0].code
+
+
+def _extension_string(extensions: list[Extension] | None, url_suffix: str) -> str | None:
+    """valueString of the first extension whose url ends with url_suffix."""
+    assert extensions is not None
+    for e in extensions:
+        assert e.url is not None
+        if e.url.endswith(url_suffix):
+            return e.valueString
+    raise AssertionError(f"no extension with a url ending in {url_suffix!r}")
+
+
+def test_diagnostic_report_follows_the_report(client: TestClient, runtime: Runtime) -> None:
     c = client
     tech, doc = login_cached(c, "technologist.a"), login_cached(c, "physician.a")
     r = upload(c, tech, sample_files("E07509"), mrn="MRN-FHIR")
@@ -60,26 +78,29 @@ def test_diagnostic_report_follows_the_report(client: TestClient, runtime) -> No
     assert r.status_code == 200, r.text
     final = _report(c, doc, acc)
     assert final.status == "final" and final.conclusion == "Sinus brady."
-    assert final.resultsInterpreter[0].display == "Physician.A"
-    assert {cc.coding[0].code for cc in final.conclusionCode} >= {"59118001"}  # RBBB, SNOMED
+    assert final.resultsInterpreter is not None and final.resultsInterpreter[0].display == "Physician.A"
+    assert final.conclusionCode is not None
+    assert {_first_code(cc) for cc in final.conclusionCode} >= {"59118001"}  # RBBB, SNOMED
     assert final.result, "an Observation per measured finding"
     for ref in final.result:
         r = c.get(f"/fhir/{ref.reference}", headers=doc)
         assert r.status_code == 200, r.text
         obs = Observation.model_validate(r.json())
-        assert obs.status == "final" and all(comp.valueQuantity.system == "http://unitsofmeasure.org"
-                                             for comp in obs.component)
+        assert obs.status == "final" and obs.component is not None
+        for comp in obs.component:
+            assert comp.valueQuantity is not None and comp.valueQuantity.system == "http://unitsofmeasure.org"
 
     # The Provenance of the signed version carries both signatures, each verifiable as given.
     r = c.get("/fhir/Provenance", headers=doc, params={"target": f"DiagnosticReport/{acc}"})
     bundle = Bundle.model_validate(r.json())
     prov = Provenance.model_validate(r.json()["entry"][1]["resource"])
-    assert [a.type.coding[0].code for a in prov.agent] == ["author", "verifier"]
+    assert [_first_code(a.type) for a in prov.agent] == ["author", "verifier"]
     with runtime.db.session() as s:
         sigs = {sig.signer_kind: sig for sig in s.scalars(select(Signature))}
     raw_json = r.json()["entry"][1]["resource"]["signature"]
+    assert prov.signature is not None
     for sig, data, kind in zip(prov.signature, raw_json, ("ai", "physician"), strict=True):
-        alg = next(e.valueString for e in sig.extension if e.url.endswith("algorithm"))
+        alg = _extension_string(sig.extension, "algorithm")
         assert alg == "SM2-SM3" and sig.sigFormat and sig.targetFormat == "application/json"
         raw = base64.b64decode(data["data"])
         assert raw.hex() == sigs[kind].signature
@@ -90,7 +111,7 @@ def test_diagnostic_report_follows_the_report(client: TestClient, runtime) -> No
                json={"password": PASSWORD, "reason": "QTc added", "impression": "Sinus brady; QTc normal."})
     assert r.status_code == 200, r.text
     amended = _report(c, doc, acc)
-    assert amended.status == "amended" and amended.meta.versionId == "3"
+    assert amended.status == "amended" and amended.meta is not None and amended.meta.versionId == "3"
     r = c.post(f"/api/exams/{exam_id}/retract", headers=doc, json={"password": PASSWORD, "reason": "wrong patient"})
     assert r.status_code == 200, r.text
     retracted = _report(c, doc, acc)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from dualsign.app import create_app
 from dualsign.gateway.scp import DicomServer
 from dualsign.gateway.settings import Destination, GatewaySettings
+from dualsign.runtime import Runtime
 from tests.core.network import build_network
 
 
@@ -36,7 +37,7 @@ class Gateway:
         return self.server.port
 
 
-def start_gateway(runtime, destinations: tuple[Destination, ...] = (), port: int | None = None  # type: ignore[no-untyped-def]
+def start_gateway(runtime: Runtime, destinations: tuple[Destination, ...] = (), port: int | None = None
                   ) -> Iterator[Gateway]:
     build_network(runtime)
     settings = GatewaySettings(ae_title="DUALSIGN", bind="127.0.0.1", port=port or free_port(),
@@ -55,5 +56,5 @@ def start_gateway(runtime, destinations: tuple[Destination, ...] = (), port: int
 
 
 @pytest.fixture
-def gateway(runtime) -> Iterator[Gateway]:  # type: ignore[no-untyped-def]
+def gateway(runtime: Runtime) -> Iterator[Gateway]:
     yield from start_gateway(runtime)

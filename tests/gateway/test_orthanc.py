@@ -17,6 +17,7 @@ import pydicom
 import pytest
 
 from dualsign.gateway.settings import Destination
+from dualsign.runtime import Runtime
 from tests.conftest import DEMO_SAMPLES
 from tests.core.client import login_cached, review_all, wait_for_status
 from tests.core.network import PASSWORD
@@ -70,7 +71,7 @@ def orthanc(tmp_path: Path) -> Iterator[Orthanc]:
 
 
 @pytest.fixture
-def gateway(runtime, orthanc: Orthanc) -> Iterator[Gateway]:  # type: ignore[no-untyped-def]
+def gateway(runtime: Runtime, orthanc: Orthanc) -> Iterator[Gateway]:
     dest = Destination("ORTHANC", "127.0.0.1", orthanc.dicom_port)
     yield from start_gateway(runtime, (dest,), port=orthanc.scp_port)  # type: ignore[attr-defined]
 
@@ -108,7 +109,7 @@ def _codes(ds: pydicom.Dataset) -> set[str]:
     return out
 
 
-def test_pacs_forwards_ecg_and_receives_verified_sr(gateway: Gateway, orthanc: Orthanc, runtime,  # type: ignore[no-untyped-def]
+def test_pacs_forwards_ecg_and_receives_verified_sr(gateway: Gateway, orthanc: Orthanc, runtime: Runtime,
                                                     tmp_path: Path) -> None:
     path = ecg_dicom(tmp_path / "ecg.dcm", patient_id="PACS-1")
     ecg_id = orthanc.post("/instances", path.read_bytes())["ID"]
@@ -150,8 +151,9 @@ def test_pacs_forwards_ecg_and_receives_verified_sr(gateway: Gateway, orthanc: O
 def _instances(pacs: Orthanc, modality: str, count: int, timeout: float = 60) -> list[pydicom.Dataset]:
     deadline = time.monotonic() + timeout
     while True:
-        found = [pydicom.dcmread(io.BytesIO(pacs.get(f"/instances/{oid}/file"))) for oid in pacs.get("/instances")
-                 if pacs.get(f"/instances/{oid}/simplified-tags").get("Modality") == modality]
+        found: list[pydicom.Dataset] = [
+            pydicom.dcmread(io.BytesIO(pacs.get(f"/instances/{oid}/file"))) for oid in pacs.get("/instances")
+            if pacs.get(f"/instances/{oid}/simplified-tags").get("Modality") == modality]
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.3)
@@ -166,7 +168,7 @@ def _rois(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
     return out
 
 
-def test_pacs_forwards_ct_and_receives_nodule_rois_and_key_images(gateway: Gateway, orthanc: Orthanc, runtime,  # type: ignore[no-untyped-def]
+def test_pacs_forwards_ct_and_receives_nodule_rois_and_key_images(gateway: Gateway, orthanc: Orthanc, runtime: Runtime,
                                                                   tmp_path: Path) -> None:
     """A real CT series (LIDC-IDRI-0001, 11 slices) from the PACS: analysed, one AI mark rejected, signed; the
     verified SR carries each kept nodule as an ellipse in the series' frame of reference with its

@@ -21,6 +21,7 @@ from dualsign.audit.models import AuditEvent
 from dualsign.exams.models import Exam
 from dualsign.gateway import service
 from dualsign.gateway.models import DicomInstance, DicomStudy
+from dualsign.runtime import Runtime
 from tests.analyzers.fundus.fundus_samples import load_rgb, write_photo_dicom
 from tests.conftest import DEMO_SAMPLES
 from tests.core.client import login_cached, wait_for_status
@@ -34,7 +35,7 @@ def storescu(gw: Gateway, *files: Path, aet: str = "MODALITY_A", options: tuple[
                            *map(str, files)], capture_output=True, text=True, timeout=60)
 
 
-def wait_exam(rt, study_uid: str, timeout: float = 30) -> int:  # type: ignore[no-untyped-def]
+def wait_exam(rt: Runtime, study_uid: str, timeout: float = 30) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with rt.db.session() as s:
@@ -45,7 +46,7 @@ def wait_exam(rt, study_uid: str, timeout: float = 30) -> int:  # type: ignore[n
     raise AssertionError(f"study {study_uid} never became an exam")
 
 
-def test_ecg_over_dicom_is_analysed_and_stored_once(gateway: Gateway, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ecg_over_dicom_is_analysed_and_stored_once(gateway: Gateway, runtime: Runtime, tmp_path: Path) -> None:
     path = ecg_dicom(tmp_path / "ecg.dcm")
     study = str(pydicom.dcmread(path).StudyInstanceUID)
     r = storescu(gateway, path)
@@ -69,7 +70,7 @@ def test_ecg_over_dicom_is_analysed_and_stored_once(gateway: Gateway, runtime, t
         assert s.scalar(select(func.count()).select_from(Exam)) == 1
 
 
-def test_ct_plain_and_compressed_become_one_chest_ct_exam(gateway: Gateway, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ct_plain_and_compressed_become_one_chest_ct_exam(gateway: Gateway, runtime: Runtime, tmp_path: Path) -> None:
     study = generate_uid()
     files = []
     for i in range(2):
@@ -97,7 +98,7 @@ def test_ct_plain_and_compressed_become_one_chest_ct_exam(gateway: Gateway, runt
     assert syntaxes == {ExplicitVRLittleEndian, RLELossless}
 
 
-def test_unknown_calling_ae_is_rejected(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_calling_ae_is_rejected(gateway: Gateway, runtime: Runtime) -> None:
     r = storescu(gateway, CT_SMALL, aet="STRANGER")
     assert r.returncode != 0 and "Rejected" in r.stderr + r.stdout
     with runtime.db.session() as s:
@@ -106,7 +107,7 @@ def test_unknown_calling_ae_is_rejected(gateway: Gateway, runtime) -> None:  # t
         assert denied.detail["calling_ae"] == "STRANGER"
 
 
-def test_unsupported_sop_class_is_not_negotiated(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unsupported_sop_class_is_not_negotiated(gateway: Gateway, runtime: Runtime) -> None:
     ae = AE(ae_title="MODALITY_A")
     ae.add_requested_context("1.2.840.10008.5.1.4.1.1.4")  # MR Image Storage
     ae.add_requested_context("1.2.840.10008.1.1")  # Verification, so that the association itself opens
@@ -135,14 +136,15 @@ def _send(gateway: Gateway, ds: pydicom.Dataset) -> int:
         assoc.release()
 
 
-def test_malformed_and_full_disk_are_refused_with_nothing_stored(gateway: Gateway, runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_and_full_disk_are_refused_with_nothing_stored(gateway: Gateway, runtime: Runtime,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     ds = pydicom.dcmread(CT_SMALL)
     del ds.PatientID
     assert _send(gateway, ds) == 0xC001
     # Bytes that are not a dataset at all, and a dataset claiming another SOP class than negotiated.
-    kwargs = {"site_id": 1, "calling_ae": "X", "via": "test"}
-    assert service.ingest(runtime.db, runtime.store, b"\x08\x00" + b"\xff" * 40, **kwargs).status >= 0xC000
-    mismatch = service.ingest(runtime.db, runtime.store, CT_SMALL.read_bytes(), **kwargs,
+    assert service.ingest(runtime.db, runtime.store, b"\x08\x00" + b"\xff" * 40,
+                          site_id=1, calling_ae="X", via="test").status >= 0xC000
+    mismatch = service.ingest(runtime.db, runtime.store, CT_SMALL.read_bytes(), site_id=1, calling_ae="X", via="test",
                               negotiated_sop_class="1.2.840.10008.5.1.4.1.1.7")
     assert mismatch.status == 0xA900
 
@@ -156,7 +158,7 @@ def test_malformed_and_full_disk_are_refused_with_nothing_stored(gateway: Gatewa
     assert not list(Path(runtime.store.root).rglob(".incoming-*"))
 
 
-def test_association_aborted_mid_transfer_keeps_only_complete_instances(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_association_aborted_mid_transfer_keeps_only_complete_instances(gateway: Gateway, runtime: Runtime) -> None:
     complete = pydicom.dcmread(CT_SMALL)
     big = pydicom.dcmread(CT_SMALL)
     big.SOPInstanceUID = generate_uid()
@@ -176,14 +178,14 @@ def test_association_aborted_mid_transfer_keeps_only_complete_instances(gateway:
     give_up = threading.Event()
     a_abort = bytes([0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00])
 
-    def slow_send(data: bytes) -> None:
-        for start in range(0, len(data), 16384):
+    def slow_send(bytestream: bytes) -> None:  # the signature of the method it replaces
+        for start in range(0, len(bytestream), 16384):
             if give_up.is_set():
                 raw.sendall(a_abort)
                 raw.close()
                 raise ConnectionAbortedError("the modality aborted the association")
             time.sleep(0.005)
-            fast_send(data[start:start + 16384])
+            fast_send(bytestream[start:start + 16384])
 
     link.send = slow_send  # type: ignore[method-assign]
     sender = threading.Thread(target=lambda: assoc.send_c_store(big), daemon=True)
@@ -202,7 +204,8 @@ def test_association_aborted_mid_transfer_keeps_only_complete_instances(gateway:
     assert _send(gateway, again) == 0
 
 
-def test_fundus_photo_over_dicom_is_analysed_with_its_laterality(gateway: Gateway, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_fundus_photo_over_dicom_is_analysed_with_its_laterality(gateway: Gateway, runtime: Runtime,
+                                                                  tmp_path: Path) -> None:
     """A real fundus photograph wrapped as Ophthalmic Photography 8-bit, sent by dcmtk's storescu."""
     path = tmp_path / "op.dcm"
     rgb = load_rgb(DEMO_SAMPLES / "fundus" / "idrid_46.jpg")
@@ -219,5 +222,6 @@ def test_fundus_photo_over_dicom_is_analysed_with_its_laterality(gateway: Gatewa
     assert exam["status"] == "preliminary" and exam["modality"] == "fundus", exam
     with runtime.db.session() as s:
         raw = s.scalars(select(AnalysisRun.raw_findings).where(AnalysisRun.exam_id == exam_id)).one()
+    assert raw is not None
     assert raw["laterality"] == "L" and raw["laterality_source"] == "dicom"
     assert raw["image_size"] == [rgb.shape[1], rgb.shape[0]]

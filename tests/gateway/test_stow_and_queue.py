@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from dualsign.gateway import outbound
 from dualsign.gateway.models import DicomInstance, OutboundMessage
 from dualsign.gateway.settings import Destination
+from dualsign.runtime import Runtime
 from tests.core.client import login_cached, review_all, wait_for_status
 from tests.core.network import PASSWORD
 from tests.gateway.conftest import Gateway, free_port
@@ -29,7 +30,7 @@ def _multipart(*parts: bytes) -> bytes:
 HEADERS = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'}
 
 
-def test_stow_rs(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_stow_rs(gateway: Gateway, runtime: Runtime) -> None:
     c = gateway.client
     tech = {**login_cached(c, "technologist.a"), **HEADERS}
     r = c.post("/dicomweb/studies", headers=tech, content=_multipart(CT_SMALL.read_bytes(), MR_SMALL.read_bytes(),
@@ -52,7 +53,7 @@ def test_stow_rs(gateway: Gateway, runtime) -> None:  # type: ignore[no-untyped-
     assert r.status_code == 415
 
 
-def test_outbound_retries_with_backoff_and_survives_restart(gateway: Gateway, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_outbound_retries_with_backoff_and_survives_restart(gateway: Gateway, runtime: Runtime, tmp_path: Path) -> None:
     """Signed while the PACS is down: the SR waits in the queue, attempts back off; nothing is lost."""
     from dataclasses import replace
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,12 +13,13 @@ from sqlalchemy import func, select, update
 from dualsign.app import create_app
 from dualsign.audit.models import AuditEvent
 from dualsign.reports.models import Report
+from dualsign.runtime import Runtime
 from tests.core.client import login_cached, signed_exam
 from tests.core.network import build_network
 
 
 @pytest.fixture
-def client(runtime):  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
@@ -27,7 +29,7 @@ def _text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_final_report_pdf_in_both_languages(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_final_report_pdf_in_both_languages(client: TestClient, runtime: Runtime) -> None:
     exam_id = signed_exam(client, mrn="PDF-1")
     doc = login_cached(client, "physician.a")
     versions = client.get(f"/api/exams/{exam_id}/reports", headers=doc).json()["items"]
@@ -49,7 +51,7 @@ def test_final_report_pdf_in_both_languages(client: TestClient, runtime) -> None
         assert len(exports) == 2
 
 
-def test_tampered_report_says_not_verified(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_report_says_not_verified(client: TestClient, runtime: Runtime) -> None:
     exam_id = signed_exam(client, mrn="PDF-2")
     doc = login_cached(client, "physician.a")
     final = next(v for v in client.get(f"/api/exams/{exam_id}/reports", headers=doc).json()["items"]

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from dualsign.app import create_app
 from dualsign.audit.models import AuditEvent
+from dualsign.runtime import Runtime
 from tests.conftest import DEMO_SAMPLES
 from tests.core.client import login_cached, upload, wait_for_status
 from tests.core.network import build_network
@@ -24,7 +25,7 @@ SLAB = DEMO_SAMPLES / "lidc-idri-0001-slab"
 
 
 @pytest.fixture
-def client(runtime) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
@@ -38,7 +39,7 @@ def _ct_exam(client: TestClient) -> dict[str, Any]:
                            timeout=240)
 
 
-def test_ct_exam_key_images_and_viewer(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_ct_exam_key_images_and_viewer(client: TestClient, runtime: Runtime) -> None:
     exam = _ct_exam(client)
     assert exam["status"] == "preliminary", exam
     doc = login_cached(client, "physician.a")

@@ -11,18 +11,19 @@ from sqlalchemy import select
 
 from dualsign.app import create_app
 from dualsign.audit.models import AuditEvent
+from dualsign.runtime import Runtime
 from tests.core.client import login_cached, sample_files, upload, wait_for_status
 from tests.core.network import build_network
 
 
 @pytest.fixture
-def client(runtime) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
 
 
-def test_waveform_for_the_reading_physician_only(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_waveform_for_the_reading_physician_only(client: TestClient, runtime: Runtime) -> None:
     tech = login_cached(client, "technologist.a")
     exam_id = upload(client, tech, sample_files("E07509")).json()["id"]
     assert wait_for_status(client, tech, exam_id, {"preliminary", "qc_failed", "analysis_failed"})["status"] \

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from dualsign.app import create_app
 from dualsign.audit.models import AuditEvent
+from dualsign.runtime import Runtime
 from tests.conftest import DEMO_SAMPLES
 from tests.core.client import login_cached, upload, wait_for_status
 from tests.core.network import build_network
@@ -22,13 +23,13 @@ PHOTO = DEMO_SAMPLES / "fundus" / "idrid_46.jpg"
 
 
 @pytest.fixture
-def client(runtime) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
 
 
-def test_fundus_photo_and_marks(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_fundus_photo_and_marks(client: TestClient, runtime: Runtime) -> None:
     tech = login_cached(client, "technologist.a")
     r = upload(client, tech, [PHOTO], modality="fundus", mrn="F-1")
     assert r.status_code == 201, r.text

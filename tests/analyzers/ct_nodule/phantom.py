@@ -24,7 +24,7 @@ def phantom(n_slices: int = 60, dz: float = 2.0, nodule_mm: float | None = 10.0,
     z, y, x = np.meshgrid(np.arange(n_slices) * dz, np.arange(SIZE) * PIXEL_MM, np.arange(SIZE) * PIXEL_MM,
                           indexing="ij")
     cy, cx, cz = SIZE * PIXEL_MM / 2, SIZE * PIXEL_MM / 2, n_slices * dz / 2
-    hu = np.full(z.shape, -1000.0, np.float32)
+    hu: np.ndarray = np.full(z.shape, -1000.0, np.float32)
     body = ((x - cx) / 130) ** 2 + ((y - cy) / 95) ** 2 <= 1
     hu[body] = 40.0
     half = n_slices * dz / 2 - 6  # lungs end inside the scan: complete coverage

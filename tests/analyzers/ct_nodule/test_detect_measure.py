@@ -68,7 +68,7 @@ def test_a_round_blob_outranks_a_brighter_vessel() -> None:
 
 def _part_solid(shape: tuple[int, int, int], core_r: float, halo_r: float) -> np.ndarray:
     hu = np.full(shape, -850.0, np.float32)
-    c = tuple(n / 2 for n in shape)
+    c = (shape[0] / 2, shape[1] / 2, shape[2] / 2)
     hu[_ball(shape, c, halo_r)] = -600.0
     hu[_ball(shape, c, core_r)] = 20.0
     hu = ndimage.gaussian_filter(hu, 0.8)

@@ -78,8 +78,8 @@ def test_boundaries_agree_with_cardiologist_marks() -> None:
     assert len(err["p_on"]) >= 27  # every marked beat has a P wave here
     bounds = {"p_on": (10, 30), "qrs_on": (10, 15), "qrs_off": (20, 15), "t_off": (15, 25)}  # |mean|, SD (ms)
     for k, (max_mean, max_sd) in bounds.items():
-        e = np.asarray(err[k])
-        assert abs(e.mean()) <= max_mean and e.std() <= max_sd, (k, round(e.mean(), 1), round(e.std(), 1))
+        errs = np.asarray(err[k])
+        assert abs(errs.mean()) <= max_mean and errs.std() <= max_sd, (k, round(errs.mean(), 1), round(errs.std(), 1))
 
 
 def _t_end_errors(b_t_off: np.ndarray, r: np.ndarray, marks: list[dict[str, int]], ms: float) -> np.ndarray:

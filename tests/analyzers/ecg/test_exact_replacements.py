@@ -3,6 +3,8 @@ libraries give (the findings JSON is promised byte-identical): each is checked a
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -13,7 +15,7 @@ from dualsign.analyzers.ecg.filtfilt import sosfiltfilt
 
 @pytest.mark.parametrize("shape", [(3600,), (3600, 2), (5000, 12), (40,)])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_sosfiltfilt_equals_scipy_bit_for_bit(shape: tuple[int, ...], order: str) -> None:
+def test_sosfiltfilt_equals_scipy_bit_for_bit(shape: tuple[int, ...], order: Literal["C", "F"]) -> None:
     rng = np.random.default_rng(sum(shape))
     x = np.asarray(rng.normal(0, 1, shape).cumsum(axis=0), order=order)
     for sos in (signal.butter(2, [0.5, 40.0], btype="bandpass", fs=360.0, output="sos"),

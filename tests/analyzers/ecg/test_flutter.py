@@ -8,6 +8,7 @@ CinC 2017 and 2021 excerpts shipped in tests/data/ecg) besides built sinus rhyth
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,11 +31,11 @@ def analyzer() -> ECGAnalyzer:
     return ECGAnalyzer()
 
 
-def _raw(an: ECGAnalyzer, x: np.ndarray) -> dict:  # type: ignore[type-arg]
+def _raw(an: ECGAnalyzer, x: np.ndarray) -> dict[str, Any]:
     return an.analyze_record(ECGRecord(x, FS, list(sr.LEADS), "test", "built")).raw
 
 
-def _labels(raw: dict) -> set[str]:  # type: ignore[type-arg]
+def _labels(raw: dict[str, Any]) -> set[str]:
     return {e["label"] for e in raw["rhythm"]}
 
 

@@ -58,7 +58,8 @@ def test_wide_run_is_not_muscle_noise_even_with_mains_hum() -> None:
     hum = x + 0.3 * np.sin(2 * np.pi * 60.0 * t)[:, None]  # mains bands are left out of the measure
     assert not qc.muscle_noise_runs(hum, FS, r, runs, np.ones(1, bool)).any()
     for base in (50.0, 60.0):  # a distorted hum: the fundamental and its harmonics up to Nyquist
-        harmonics = sum(0.3 / k * np.sin(2 * np.pi * k * base * t) for k in range(1, 4) if k * base < FS / 2)
+        harmonics = sum((0.3 / k * np.sin(2 * np.pi * k * base * t) for k in range(1, 4) if k * base < FS / 2),
+                        np.zeros_like(t))
         assert not qc.muscle_noise_runs(x + harmonics[:, None], FS, r, runs, np.ones(1, bool)).any()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -66,7 +67,7 @@ def test_spiked_wide_rhythm_is_paced() -> None:
         ({"noise_mv": 0.2}, "a spike that does not stand out of the baseline noise"),
     ],
 )
-def test_not_paced(kwargs: dict, why: str) -> None:  # type: ignore[type-arg]
+def test_not_paced(kwargs: dict[str, Any], why: str) -> None:
     x, r = _strip(**kwargs)
     assert not bc.paced_beats(x, FS, ["II"], r).any(), why
 

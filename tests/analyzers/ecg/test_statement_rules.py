@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dualsign.analyzers.ecg.rhythm import Episode
 from dualsign.analyzers.ecg.statements import interpret
 
 
-def _brady(hr: float) -> list[dict[str, object]]:
+def _brady(hr: float) -> list[dict[str, Any]]:
     eps = [Episode("SINUS_BRADY", 0.0, 30.0, int(hr / 2), hr)]
     return [s.to_dict() for s in interpret({"hr_bpm": hr}, eps, ["N"] * int(hr / 2), ["I"], None, 300.0, 30.0)]
 

@@ -10,6 +10,7 @@ read this strip as "sinus rhythm, ventricular bigeminy". The synthetic tests bel
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,11 +26,11 @@ REC = DATA / "mitdb223_570s_25s"
 
 
 @pytest.fixture(scope="module")
-def raw() -> dict:  # type: ignore[type-arg]
+def raw() -> dict[str, Any]:
     return ECGAnalyzer().analyze([REC]).raw
 
 
-def test_vt_dominated_strip_is_vt_and_critical(raw: dict) -> None:  # type: ignore[type-arg]
+def test_vt_dominated_strip_is_vt_and_critical(raw: dict[str, Any]) -> None:
     assert raw["models"]["beat_classifier"] == "learned"
     vt = [e for e in raw["rhythm"] if e["label"] == "VT"]
     assert vt, raw["rhythm"]
@@ -47,7 +48,7 @@ def test_vt_dominated_strip_is_vt_and_critical(raw: dict) -> None:  # type: igno
     assert vt_stmt and vt_stmt[0]["critical"]
 
 
-def test_beats_agree_with_reference_labels(raw: dict) -> None:  # type: ignore[type-arg]
+def test_beats_agree_with_reference_labels(raw: dict[str, Any]) -> None:
     ann = wfdb.rdann(str(REC), "atr")
     ref = [(s, bc.aami_of_symbol(y)) for s, y in zip(ann.sample, ann.symbol, strict=True)]
     ref = [(s, c) for s, c in ref if c is not None]

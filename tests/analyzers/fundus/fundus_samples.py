@@ -9,7 +9,7 @@ import numpy as np
 import pydicom
 from PIL import Image, ImageDraw
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from dualsign.analyzers.fundus.read import OPHTHALMIC_8BIT
 
@@ -58,7 +58,7 @@ def synthetic_document(size: int = 512) -> np.ndarray:
 
 def write_photo_dicom(path: Path, rgb: np.ndarray, sop_class: str, laterality_tag: str, eye: str) -> None:
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,20 +26,21 @@ from fundus_samples import (
 from PIL import Image
 
 from dualsign.analyzers.base import AnalyzerError, ExamContext, Urgency
+from dualsign.analyzers.fundus import FundusAnalyzer
 from dualsign.analyzers.fundus.read import OPHTHALMIC_8BIT
 from dualsign.analyzers.registry import analyzer_for_path
 
 REQUIRED = {"quality", "grade", "grade_probabilities", "referable", "referable_probability", "lesions", "model_card"}
 
 
-def test_weights_are_verified_and_the_card_carries_cross_validated_figures(analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_weights_are_verified_and_the_card_carries_cross_validated_figures(analyzer: FundusAnalyzer) -> None:
     card = analyzer.card
     assert len(card.weights_sha256) == 64
     assert card.accuracy["referable"]["gradable_only"]["sensitivity"] is not None
     assert "cross-validation" in card.accuracy["protocol"]
 
 
-def test_referable_photo_is_referred_with_findings_and_overlay(analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_referable_photo_is_referred_with_findings_and_overlay(analyzer: FundusAnalyzer) -> None:
     result = analyzer.analyze([REFERABLE])
     raw = result.raw
     assert raw.keys() >= REQUIRED
@@ -50,7 +52,7 @@ def test_referable_photo_is_referred_with_findings_and_overlay(analyzer) -> None
     json.dumps(raw)  # the findings JSON is plain JSON
 
 
-def _boxes_on_expert(raw: dict, lesion_type: str, mask_name: str) -> tuple[int, int, float]:  # type: ignore[type-arg]
+def _boxes_on_expert(raw: dict[str, Any], lesion_type: str, mask_name: str) -> tuple[int, int, float]:
     """Boxes touching the expert's mask, all boxes, and the share of expert pixels inside the boxes."""
     expert = load_mask(mask_name)
     boxes = [les["box"] for les in raw["lesions"] if les["type"] == lesion_type]
@@ -63,7 +65,7 @@ def _boxes_on_expert(raw: dict, lesion_type: str, mask_name: str) -> tuple[int, 
 
 # This photo was in the shipped model's training set: the tests check that marks land on lesions, not accuracy
 # (out-of-fold per-image detection is in BENCHMARKS.md and the model card).
-def test_haemorrhage_marks_find_and_lie_on_the_experts_lesions(analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_haemorrhage_marks_find_and_lie_on_the_experts_lesions(analyzer: FundusAnalyzer) -> None:
     on_expert, n, found = _boxes_on_expert(analyzer.analyze([REFERABLE]).raw, "haemorrhage", "idrid_46_HE.png")
     assert n > 0, "no haemorrhage marked"
     assert on_expert / n >= 0.5, f"haemorrhage: {on_expert}/{n} boxes on expert pixels"
@@ -73,20 +75,20 @@ def test_haemorrhage_marks_find_and_lie_on_the_experts_lesions(analyzer) -> None
 # Hard-exudate marks also fall on pale patches the experts did not mark as exudate (3 of 8 boxes on this photo
 # touch the expert's exudate mask; out-of-fold per-image specificity in the model card): here only that the
 # experts' exudates are found.
-def test_hard_exudate_marks_find_the_experts_lesions(analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_hard_exudate_marks_find_the_experts_lesions(analyzer: FundusAnalyzer) -> None:
     on_expert, n, found = _boxes_on_expert(analyzer.analyze([REFERABLE]).raw, "hard_exudate", "idrid_46_EX.png")
     assert on_expert > 0, "no hard exudate marked on the expert's exudates"
     assert found >= 0.5, f"hard_exudate: {found:.0%} of the expert's pixels inside the boxes"
 
 
-def test_no_dr_photo_is_not_referred(analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_no_dr_photo_is_not_referred(analyzer: FundusAnalyzer) -> None:
     result = analyzer.analyze([NO_DR])
     assert result.raw["quality"]["gradable"]
     assert result.raw["referable"] is False and result.raw["grade"] <= 1
     assert result.urgency is Urgency.ROUTINE
 
 
-def test_disc_and_fovea_are_found_where_the_photo_shows_them(analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_disc_and_fovea_are_found_where_the_photo_shows_them(analyzer: FundusAnalyzer) -> None:
     raw = analyzer.analyze([REFERABLE]).raw
     rgb = load_rgb(REFERABLE).astype(float)
     x, y = raw["optic_disc"]["centre_xy"]
@@ -97,7 +99,7 @@ def test_disc_and_fovea_are_found_where_the_photo_shows_them(analyzer) -> None: 
     assert 1.5 <= distance_dd <= 3.5
 
 
-def test_exudates_at_the_macula_raise_suspected_macular_oedema(analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_exudates_at_the_macula_raise_suspected_macular_oedema(analyzer: FundusAnalyzer) -> None:
     raw = analyzer.analyze([MACULAR_EXUDATES]).raw
     expert = load_mask("idrid_13_EX.png")
     fx, fy = raw["fovea"]["centre_xy"]
@@ -108,7 +110,7 @@ def test_exudates_at_the_macula_raise_suspected_macular_oedema(analyzer) -> None
     assert raw["referable"] is True
 
 
-def test_non_fundus_picture_is_recognised_and_not_graded(analyzer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_non_fundus_picture_is_recognised_and_not_graded(analyzer: FundusAnalyzer, tmp_path: Path) -> None:
     p = tmp_path / "portrait.jpg"
     Image.fromarray(synthetic_face()).save(p)
     result = analyzer.analyze([p])
@@ -118,7 +120,7 @@ def test_non_fundus_picture_is_recognised_and_not_graded(analyzer, tmp_path: Pat
     assert "not a" in result.summary
 
 
-def test_laterality_from_dicom_wins_over_the_request(analyzer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_laterality_from_dicom_wins_over_the_request(analyzer: FundusAnalyzer, tmp_path: Path) -> None:
     p = tmp_path / "op.dcm"
     write_photo_dicom(p, load_rgb(NO_DR), OPHTHALMIC_8BIT, "ImageLaterality", "L")
     assert analyzer.can_read(p)
@@ -133,7 +135,7 @@ def test_registry_routes_photos_to_the_fundus_analyzer() -> None:
     assert analyzer_for_path(NO_DR).modality == "fundus"
 
 
-def test_corrupt_input_raises_a_named_error(analyzer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_input_raises_a_named_error(analyzer: FundusAnalyzer, tmp_path: Path) -> None:
     p = tmp_path / "cut.jpg"
     p.write_bytes(NO_DR.read_bytes()[:500])
     with pytest.raises(AnalyzerError, match="corrupt"):
@@ -153,7 +155,8 @@ def test_cli_prints_one_json_line_per_path_in_order(tmp_path: Path) -> None:
     assert "corrupt" in lines[1]["error"]
 
 
-def test_large_photo_is_decoded_reduced_but_reported_in_its_own_pixels(analyzer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_large_photo_is_decoded_reduced_but_reported_in_its_own_pixels(analyzer: FundusAnalyzer,
+                                                                        tmp_path: Path) -> None:
     p = tmp_path / "large.jpg"
     Image.open(NO_DR).convert("RGB").resize((3072, 3072), Image.Resampling.BICUBIC).save(p, quality=95)
     small, large = analyzer.analyze([NO_DR]).raw, analyzer.analyze([p]).raw

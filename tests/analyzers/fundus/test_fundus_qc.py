@@ -4,6 +4,9 @@ darkened or over-exposed here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fundus_samples import (
@@ -18,15 +21,15 @@ from fundus_samples import (
 from PIL import Image, ImageFilter
 
 from dualsign.analyzers.fundus.normalise import normalise
-from dualsign.analyzers.fundus.qc import assess_photo
+from dualsign.analyzers.fundus.qc import PhotoQuality, assess_photo
 
 
-def _assess(rgb: np.ndarray):  # type: ignore[no-untyped-def]
+def _assess(rgb: np.ndarray) -> PhotoQuality:
     return assess_photo(normalise(rgb))
 
 
 @pytest.mark.parametrize("path", [NO_DR, REFERABLE, MACULAR_EXUDATES])
-def test_sample_photos_are_gradable(path) -> None:  # type: ignore[no-untyped-def]
+def test_sample_photos_are_gradable(path: Path) -> None:
     q = _assess(load_rgb(path))
     assert q.is_fundus and q.gradable, q.reasons
 
@@ -45,7 +48,7 @@ def test_chest_xray_is_not_a_fundus_photo() -> None:
 
 
 @pytest.mark.parametrize("picture", [synthetic_face, synthetic_document])
-def test_colour_pictures_of_other_things_are_not_fundus_photos(picture) -> None:  # type: ignore[no-untyped-def]
+def test_colour_pictures_of_other_things_are_not_fundus_photos(picture: Callable[[], np.ndarray]) -> None:
     q = _assess(picture())
     assert not q.is_fundus and not q.gradable
     assert any("not a" in r and "fundus photograph" in r for r in q.reasons)

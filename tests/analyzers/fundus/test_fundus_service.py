@@ -4,6 +4,7 @@ that is not a fundus photo (synthetic portrait) is sent back with the QC reason.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from fundus_samples import REFERABLE, synthetic_face
 from PIL import Image
 
 from dualsign.app import create_app
+from dualsign.runtime import Runtime
 from tests.core.client import login_cached, upload, wait_for_status
 from tests.core.network import build_network
 
@@ -19,7 +21,7 @@ DONE = {"preliminary", "qc_failed", "analysis_failed"}
 
 
 @pytest.fixture
-def client(runtime):  # type: ignore[no-untyped-def]
+def client(runtime: Runtime) -> Iterator[TestClient]:
     build_network(runtime)
     with TestClient(create_app(runtime)) as c:
         yield c
