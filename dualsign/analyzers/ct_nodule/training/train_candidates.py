@@ -27,6 +27,7 @@ from dualsign.analyzers.ct_nodule.classify import CARD_FILE, MODEL_FILE
 from dualsign.analyzers.ct_nodule.detect import FEATURES, find_candidates
 from dualsign.analyzers.ct_nodule.lungs import segment_lungs
 from dualsign.analyzers.ct_nodule.validation.hosts import Host, lesion_avoid_list, near_real_lesion, training_hosts
+from dualsign.analyzers.ct_nodule.validation.kernel import random_sharpen
 from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
 
 TRAIN_SEED0 = 1000
@@ -37,6 +38,8 @@ def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np
     vol = host.volume
     hu, truth = simulate_scan(vol.hu, vol.spacing, vol.index_to_lps, host.thickness_mm, n_nodules, seed,
                               avoid=lesion_avoid_list(host))
+    if host.sharpen:
+        hu = random_sharpen(hu, vol.spacing, seed)[0]
     scan = type(vol)(hu, vol.spacing, vol.origin, vol.axes, host.thickness_mm)
     lungs = segment_lungs(scan)
     cands = find_candidates(scan, lungs)
@@ -58,28 +61,34 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scans", type=int, default=10, help="simulated scans per training host")
     ap.add_argument("--cache", default=None, help=".npz file to keep / reuse the candidate features")
+    ap.add_argument("--without", action="append", default=[], metavar="HOST",
+                    help="leave this training host's scans out (ablations); repeatable")
     args = ap.parse_args()
     from onnx import __version__ as _onnx_version  # noqa: F401  (the export needs onnx)
     from skl2onnx import to_onnx
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
-    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    named: list[tuple[str, np.ndarray, np.ndarray]] = []  # (host, features, labels) per simulated scan
     if args.cache and os.path.exists(args.cache):
         z = np.load(args.cache)
-        groups = [(z[f"x{i}"], z[f"y{i}"]) for i in range(int(z["n"]))]
+        names = [str(n) for n in z["hosts"]] if "hosts" in z else [""] * int(z["n"])
+        named = [(names[i], z[f"x{i}"], z[f"y{i}"]) for i in range(int(z["n"]))]
     else:
         t0 = time.time()
         for h_i, host in enumerate(training_hosts()):
             n = 10 if host.volume.shape[0] * host.volume.spacing[0] > 150 else 3
             for k in range(args.scans):
                 seed = TRAIN_SEED0 + 100 * h_i + k
-                groups.append(scan_examples(host, seed, n))
-                print(f"{host.name} seed {seed}: {len(groups[-1][1])} candidates, {int(groups[-1][1].sum())} "
+                named.append((host.name, *scan_examples(host, seed, n)))
+                print(f"{host.name} seed {seed}: {len(named[-1][2])} candidates, {int(named[-1][2].sum())} "
                       f"positive ({time.time() - t0:.0f} s)", flush=True)
         if args.cache:
-            arrays = {f"x{i}": g[0] for i, g in enumerate(groups)} | {f"y{i}": g[1] for i, g in enumerate(groups)}
-            np.savez_compressed(args.cache, n=len(groups), **arrays)  # type: ignore[arg-type]
+            arrays = {f"x{i}": g[1] for i, g in enumerate(named)} | {f"y{i}": g[2] for i, g in enumerate(named)}
+            np.savez_compressed(args.cache, n=len(named), hosts=np.array([g[0] for g in named]),
+                                **arrays)  # type: ignore[arg-type]
+    groups = [(x, y) for name, x, y in named if name not in args.without]
+    used_hosts = sorted({name for name, _, _ in named if name not in args.without})
 
     def new_model() -> GradientBoostingClassifier:
         return GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.08, subsample=0.8,
@@ -109,7 +118,9 @@ def main() -> None:
     MODEL_FILE.write_bytes(onx.SerializeToString())
     sha = hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
     card = {
-        "command": "python -m dualsign.analyzers.ct_nodule.training.train_candidates --scans " + str(args.scans),
+        "command": "python -m dualsign.analyzers.ct_nodule.training.train_candidates --scans " + str(args.scans)
+        + "".join(f" --without {h}" for h in args.without),
+        "training_hosts": used_hosts,
         "scans": len(groups),
         "features": list(FEATURES),
         "weights_sha256": {MODEL_FILE.name: sha},
@@ -118,7 +129,9 @@ def main() -> None:
         "training_data": (
             "Simulated nodules (4-30 mm; solid, ground-glass, part-solid; isolated, juxtapleural, juxtavascular) "
             "inserted into real CT: Lung-PET-CT-Dx A0001 B-kernel series (5 mm native and resampled to 1.25 mm) "
-            f"and the LIDC-IDRI-0002 slab; seeds {TRAIN_SEED0}+, {len(groups)} scans, "
+            "and the LIDC-IDRI-0002 slab, the 1.25 mm B-kernel host and the slab also with a random sharp-kernel "
+            f"look (validation/kernel.py; hosts used: {', '.join(used_hosts)}); seeds {TRAIN_SEED0}+, "
+            f"{len(groups)} scans, "
             f"{int(y_fit.sum())} positive and {int((1 - y_fit).sum())} negative "
             "candidates. No real nodule was used as a positive."
         ),

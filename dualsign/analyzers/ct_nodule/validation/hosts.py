@@ -1,7 +1,8 @@
 """Host CT series for simulated-nodule validation and training (read from the shared data folder).
 
 Split (by host series and by random seed, never mixed):
-  training:   Lung-PET-CT-Dx A0001 B-kernel series (native 5 mm and resampled to 1.25 mm), LIDC-IDRI-0002 slab
+  training:   Lung-PET-CT-Dx A0001 B-kernel series (native 5 mm and resampled to 1.25 mm), LIDC-IDRI-0002 slab; the
+              1.25 mm B-kernel host and the LIDC-IDRI-0002 slab also made to look sharp-kernel (kernel.py), per scan
   evaluation: Lung-PET-CT-Dx A0001 L-kernel series resampled to 1 mm, LIDC-IDRI-0001 slab (2.5 mm)
 The two A0001 series are the same patient and acquisition reconstructed with different kernels.
 Real lesions in the hosts are listed so their candidates are neither negatives nor false positives.
@@ -35,6 +36,7 @@ class Host:
     volume: CTVolume
     thickness_mm: float
     real_lesions: list[tuple[np.ndarray, float]]
+    sharpen: bool = False  # training only: each simulated scan gets a random sharp-kernel look (kernel.py)
 
 
 def resample_z(vol: CTVolume, step_mm: float) -> CTVolume:
@@ -60,6 +62,8 @@ def training_hosts() -> list[Host]:
         Host("A0001-B-5mm", b, 5.0, [TUMOUR_A0001]),
         Host("A0001-B-1.25mm", resample_z(b, 1.25), 1.25, [TUMOUR_A0001]),
         Host("LIDC-IDRI-0002", l2, 1.25, [NODULE_LIDC2]),
+        Host("A0001-B-1.25mm-sharp", resample_z(b, 1.25), 1.25, [TUMOUR_A0001], sharpen=True),
+        Host("LIDC-IDRI-0002-sharp", l2, 1.25, [NODULE_LIDC2], sharpen=True),
     ]
 
 
