@@ -7,12 +7,14 @@ import hashlib
 from dualsign.analyzers.base import ModelCard
 from dualsign.analyzers.ct_nodule import classify
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"  # 0.2.0: classifier retrained with sharp-kernel training scans (BENCHMARKS.md)
 LIMITATIONS = (
     "The candidate classifier was trained and validated only on simulated nodules (smooth ellipsoids) inserted "
     "into real CT of three patients (one Lung-PET-CT-Dx patient, two LIDC-IDRI slabs); it has not been validated "
     "on real small nodules or on a whole LIDC/LUNA-class set, and real spiculated or irregular nodules may be "
     "missed or mis-sized. On the one real whole-lung series (5 mm) it reports hilar vessel clusters as nodules. "
+    "Sharp (lung) reconstruction kernels are represented in training only by a simulated sharp look given to "
+    "soft-kernel scans; confidences on other scanners and kernels are not calibrated. "
     "Masses against the mediastinum or chest wall come from a rule-based stage whose score is not a calibrated "
     "probability. Motion artefacts are not assessed. Lung-RADS 4X features (spiculation, nodes), airway nodules "
     "and cysts are not assessed. Lobes are not segmented: location is lung and zone (upper/middle/lower third). "
