@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    # Every command here either analyses (analyze, serve with its in-process workers, worker) or is short-lived.
+    from dualsign.worker.allocator import keep_freed_memory
+
+    keep_freed_memory()
     code: int = args.func(args)
     return code
 

@@ -45,8 +45,10 @@ app.conf.update(
 def _fresh_connections(**_: Any) -> None:
     # A forked pool process must not reuse the parent's database connections (one socket, two users).
     from dualsign.runtime import get_runtime
+    from dualsign.worker.allocator import keep_freed_memory
 
     get_runtime().db.engine.dispose(close=False)
+    keep_freed_memory()  # each pool process analyses exam after exam
 
 
 @app.task(name="dualsign.analyze_exam")
