@@ -6,8 +6,8 @@ Times the whole analyzer (detection, QC, delineation, beat classes, rhythm, meas
 records already read into memory, median of several runs (wall clock and CPU time, `time.process_time`);
 neurokit2's `ecg_process` runs on the same signals (its first lead) in the same process and the ratios nk2 / ours
 are printed. `--allocator worker` (the default) sets the allocator thresholds the service's processes set
-(`dualsign.worker.allocator`); `default` leaves glibc's own, for comparison. The minor page faults per analysis of
-the 30-min record are printed too.
+(`dualsign.worker.allocator`); `default` leaves glibc's own, for comparison. The minor page faults per analysis and the
+process's peak resident size (before neurokit2 runs on that record) are printed too.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def main() -> int:
         an.analyze_record(rec)  # warm-up (imports, model load)
         faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         ours, ours_cpu = _time(lambda rec=rec: an.analyze_record(rec), runs)
-        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / runs
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        faults = (usage.ru_minflt - faults0) / runs
+        peak_mb = usage.ru_maxrss / 1024  # the process so far (before neurokit2 runs on this record)
         nk_t, nk_cpu = _time(
             lambda rec=rec: nk.ecg_process(rec.signal[:, 0], sampling_rate=int(rec.fs)), max(1, runs // 2)
         )
@@ -68,7 +70,7 @@ def main() -> int:
             f"neurokit2 ecg_process (1 lead) {1000 * nk_t:.0f} ms (CPU {1000 * nk_cpu:.0f} ms); "
             f"ratio nk2/ours {nk_t / ours:.1f}x (CPU {nk_cpu / ours_cpu:.1f}x); "
             f"models {an.analyze_record(rec).raw['models']}; allocator: {allocator}, {faults:.0f} minor page faults "
-            "per analysis"
+            f"per analysis, peak RSS {peak_mb:.0f} MB"
         )
     return 0
 

@@ -1,10 +1,10 @@
 """Keep freed analysis buffers in the process heap between analyses (glibc only).
 
-An analysis allocates and frees many record-sized temporaries: a 30-min two-lead ECG makes about 80 MB of them.
-By default glibc returns the top of the heap to the kernel on free once it exceeds its trim threshold, and a
-threshold set only through the environment also fixes the mmap threshold low, so every analysis faults the same
-pages in again (about 21,000-25,000 minor page faults per 30-min ECG, measured with `getrusage`; 4-5 with this
-setting). Setting both thresholds here keeps those pages in the heap for the next exam. The peak resident size
+An analysis allocates and frees many record-sized temporaries. With glibc's default (adaptive) thresholds the
+freed memory goes back to the kernel and the next analysis faults the same pages in again: 17,500-25,300 minor
+page faults per analysis of a 30-min two-lead ECG, 4-5 with this setting (`benchmarks/ecg_speed.py --allocator
+default|worker` prints them). Both thresholds are set: setting the trim threshold alone would switch off the
+adaptive mmap threshold, and glibc refuses an mmap threshold above 32 MiB. The peak resident size
 is unchanged (the same buffers, kept instead of given back); blocks above 32 MiB (a CT volume) are still mapped
 and returned as before, and free heap above 256 MiB is still trimmed.
 """

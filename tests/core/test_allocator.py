@@ -35,10 +35,3 @@ def test_freed_buffers_are_kept_for_the_next_analysis() -> None:
     # 5 analyses x 3 arrays x 10 MB: thousands of page faults when freed memory goes back to the kernel each time
     assert default > 5_000
     assert worker < 200
-
-
-def test_the_setting_is_made_once_and_reports_itself() -> None:
-    from dualsign.worker.allocator import keep_freed_memory
-
-    first = keep_freed_memory()
-    assert keep_freed_memory() is first

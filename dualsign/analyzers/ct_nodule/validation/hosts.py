@@ -58,11 +58,12 @@ def resample_z(vol: CTVolume, step_mm: float) -> CTVolume:
 def training_hosts() -> list[Host]:
     b = read_ct([SERIES_B])
     l2 = read_ct([LIDC2])
+    b_thin = resample_z(b, 1.25)  # one volume for both 1.25 mm hosts (simulate_scan works on a copy)
     return [
         Host("A0001-B-5mm", b, 5.0, [TUMOUR_A0001]),
-        Host("A0001-B-1.25mm", resample_z(b, 1.25), 1.25, [TUMOUR_A0001]),
+        Host("A0001-B-1.25mm", b_thin, 1.25, [TUMOUR_A0001]),
         Host("LIDC-IDRI-0002", l2, 1.25, [NODULE_LIDC2]),
-        Host("A0001-B-1.25mm-sharp", resample_z(b, 1.25), 1.25, [TUMOUR_A0001], sharpen=True),
+        Host("A0001-B-1.25mm-sharp", b_thin, 1.25, [TUMOUR_A0001], sharpen=True),
         Host("LIDC-IDRI-0002-sharp", l2, 1.25, [NODULE_LIDC2], sharpen=True),
     ]
 

@@ -8,8 +8,8 @@ vessel cross-section or junction. This imitates both in the axial plane, where t
 - edges: an unsharp mask, `img + (gain - 1) * (img - G(img))`, Gaussian of 0.8 mm;
 - noise: white noise high-passed in the plane (noise less its 1-voxel Gaussian blur), scaled to `noise_hu`.
 
-The ranges the training draws from were set beforehand from general knowledge of lung kernels (noise about
-2-5 times a soft kernel's, fine detail about twice as strong), not fitted to any evaluation series. Applied after
+The ranges the training draws from (below) were set beforehand, aiming at fine detail about two to three times
+as strong and noise several times the soft-kernel hosts' own, not fitted to any evaluation series. Applied after
 the simulated nodules are inserted, as a real kernel acts on the whole image.
 """
 
