@@ -12,6 +12,9 @@ from dualsign.analyzers.ecg import gather
 from dualsign.analyzers.ecg.delineate import Boundaries, delineate
 from dualsign.analyzers.ecg.fastmedian import median0
 
+# The terminal part of a wide QRS left out of its initial-forces axis ("ignore the terminal 0.08 s" in RBBB).
+TERMINAL_MS = 80.0
+
 
 @dataclass
 class MedianBeat:
@@ -118,6 +121,7 @@ def measurements(
             "qtc_fridericia_ms",
             "p_axis_deg",
             "qrs_axis_deg",
+            "qrs_axis_initial_deg",
             "t_axis_deg",
         )
     }
@@ -149,6 +153,10 @@ def measurements(
             m["qtc_bazett_ms"] = round(qt / math.sqrt(rr_s))
             m["qtc_fridericia_ms"] = round(qt / rr_s ** (1 / 3))
     m["qrs_axis_deg"] = _axis(*_limb(beat, names, q_on, q_off + 1))
+    if (q_off - q_on) * ms >= 120:
+        # A wide QRS's delayed terminal forces are left out of the frontal axis where a bundle branch block is read
+        # (RBBB's slow right-ventricular S swings the net area right): the axis without the last 80 ms.
+        m["qrs_axis_initial_deg"] = _axis(*_limb(beat, names, q_on, q_off + 1 - round(TERMINAL_MS / ms)))
     if p_on >= 0 and b.p_off[0] > p_on:
         m["p_axis_deg"] = _axis(*_limb(beat, names, p_on, int(b.p_off[0]) + 1))
     if t_off > q_off:

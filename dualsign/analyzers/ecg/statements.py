@@ -275,12 +275,13 @@ def interpret(
     if multi and pr is not None and pr > 200 and not af_eps and not afl_eps:
         out.append(Statement("avb1", "First-degree AV block", {"pr_ms": pr, "threshold_ms": 200}))
     twelve = sum(1 for n in names if n in STANDARD_12) >= 8
-    lbbb = False
+    lbbb = rbbb = False
     if mb is not None and qrs is not None and qrs >= 120:
         v1 = _terminal_area(mb, names, "V1", fs)
         lat = [a for a in (_terminal_area(mb, names, ld, fs) for ld in ("I", "V6")) if a is not None]
         if v1 is not None and lat:
             if v1 > 0 and min(lat) < 0:
+                rbbb = True
                 out.append(
                     Statement(
                         "rbbb",
@@ -384,12 +385,14 @@ def interpret(
                     critical=stemi,
                 )
             )
-    ax = m.get("qrs_axis_deg")
+    # In RBBB the axis is read from the initial forces: the delayed right-ventricular terminal S is no axis shift.
+    ax_key = "qrs_axis_initial_deg" if rbbb and m.get("qrs_axis_initial_deg") is not None else "qrs_axis_deg"
+    ax = m.get(ax_key)
     if twelve and ax is not None and not lbbb:
         if -90 <= ax < -30:
-            out.append(Statement("lad", "Left axis deviation", {"qrs_axis_deg": ax, "threshold_deg": -30}))
+            out.append(Statement("lad", "Left axis deviation", {ax_key: ax, "threshold_deg": -30}))
         elif 90 < ax <= 180:
-            out.append(Statement("rad", "Right axis deviation", {"qrs_axis_deg": ax, "threshold_deg": 90}))
+            out.append(Statement("rad", "Right axis deviation", {ax_key: ax, "threshold_deg": 90}))
     if twelve and out and not any(s.abnormal for s in out) and any(s.key in ("sinus", "brady") for s in out):
         out.insert(
             0,

@@ -68,6 +68,20 @@ def test_12lead_rbbb_bradycardia_matches_label(analyzer: ECGAnalyzer) -> None:
     assert {f.code for f in res.findings} >= {"SCT:59118001", "SCT:426177001"}
 
 
+
+def test_rbbb_axis_is_read_from_the_initial_forces(analyzer: ECGAnalyzer) -> None:
+    """E07509 (RBBB, QRS 150 ms) carries no axis label. Over the whole QRS its slow terminal S in lead I swings the
+    net area past +90 deg; without the last 80 ms the axis is normal, and no right axis deviation is stated."""
+    raw = analyzer.analyze([DATA / "E07509.hea"]).raw
+    m = raw["measurements"]
+    codes = {s["code"] for s in raw["statements"]}
+    assert "59118001" in codes
+    assert m["qrs_axis_deg"] > 90
+    assert -30 <= m["qrs_axis_initial_deg"] <= 90
+    assert "47665007" not in codes and "39732003" not in codes
+    narrow = analyzer.analyze([DATA / "HR06004"]).raw["measurements"]
+    assert narrow["qrs_ms"] < 120 and narrow["qrs_axis_initial_deg"] is None
+
 def test_normal_12lead_is_sinus(analyzer: ECGAnalyzer) -> None:
     raw = analyzer.analyze([DATA / "HR06004"]).raw  # labelled sinus rhythm only
     assert [e["label"] for e in raw["rhythm"]] == ["SINUS"]
