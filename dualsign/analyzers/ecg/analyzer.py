@@ -41,7 +41,8 @@ from dualsign.analyzers.ecg.statements import (
     urgency,
 )
 
-VERSION = "0.1.0"
+# 0.2.0: the axis of RBBB from its initial forces (BENCHMARKS.md, 2026-12-03), and every change since 0.1.0
+VERSION = "0.2.0"
 DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
 SCHEMA_VERSION = "1"
 NOISE_REASON = (
