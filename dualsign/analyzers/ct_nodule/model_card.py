@@ -7,7 +7,8 @@ import hashlib
 from dualsign.analyzers.base import ModelCard
 from dualsign.analyzers.ct_nodule import classify
 
-VERSION = "0.2.0"  # 0.2.0: classifier retrained with sharp-kernel training scans (BENCHMARKS.md)
+# 0.2.1: long and short axes from the sub-pixel edge; 0.2.0: classifier retrained with sharp-kernel scans
+VERSION = "0.2.1"
 LIMITATIONS = (
     "The candidate classifier was trained and validated only on simulated nodules (smooth ellipsoids) inserted "
     "into real CT of three patients (one Lung-PET-CT-Dx patient, two LIDC-IDRI slabs); it has not been validated "

@@ -92,10 +92,41 @@ def _closed_near(air: np.ndarray, center: np.ndarray, reach: float, iso: float) 
     return out
 
 
-def axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
-    """Longest chord (Feret) and the widest extent perpendicular to it, in mm, from pixel-centre outlines."""
-    edge = mask2d & ~ndimage.binary_erosion(mask2d)
-    pts = np.argwhere(edge).astype(np.float64) * px
+def edge_points(mask2d: np.ndarray, image2d: np.ndarray, level: float) -> np.ndarray:
+    """The outline's edge to sub-pixel precision, in pixel units: between each mask pixel and each 4-neighbour
+    outside it, the point where `image2d` falls through `level` (linear interpolation of the two pixel values);
+    half-way between the two where it does not fall (the outline was cut there, from a vessel or the wall)."""
+    m = np.pad(mask2d, 1)
+    img = np.pad(image2d.astype(np.float64), 1, mode="edge")
+    out: list[np.ndarray] = []
+    for axis in (0, 1):
+        for step in (1, -1):
+            edge = m & ~np.roll(m, -step, axis=axis)  # the pad keeps np.roll from wrapping a True pixel round
+            v_in = img[edge]
+            v_out = np.roll(img, -step, axis=axis)[edge]
+            falls = v_out < level
+            t = np.where(falls, (v_in - level) / np.maximum(v_in - v_out, 1e-6), 0.5)
+            pts = np.argwhere(edge).astype(np.float64)
+            pts[:, axis] += step * np.clip(t, 0.0, 1.0)
+            out.append(pts - 1.0)
+    return np.concatenate(out)
+
+
+def axes_2d(mask2d: np.ndarray, px: float, image2d: np.ndarray | None = None,
+            level: float | None = None) -> tuple[float, float]:
+    """Longest chord (Feret) and the widest extent perpendicular to it, in mm.
+
+    With the image the mask was thresholded from and its level, the chord runs between sub-pixel edge points
+    (`edge_points`): on blurred digital ellipses 6-30 pixels long it is unbiased within 0.2 pixel. Without, it
+    runs between the centres of the edge pixels plus one pixel, which reads 0.3-0.6 pixel long (kept for the
+    mass stage, whose masses are tens of pixels long)."""
+    if image2d is not None and level is not None:
+        pts = edge_points(mask2d, image2d, level) * px
+        pad = 0.0
+    else:
+        edge = mask2d & ~ndimage.binary_erosion(mask2d)
+        pts = np.argwhere(edge).astype(np.float64) * px
+        pad = px
     if len(pts) < 2:
         return px, px
     if len(pts) > 600:
@@ -105,7 +136,7 @@ def axes_2d(mask2d: np.ndarray, px: float) -> tuple[float, float]:
     long_mm = float(d[i, j])
     u = (pts[j] - pts[i]) / max(long_mm, 1e-9)
     perp = pts @ np.array([-u[1], u[0]])
-    return long_mm + px, float(perp.max() - perp.min()) + px
+    return max(long_mm + pad, px), max(float(perp.max() - perp.min()) + pad, px)
 
 
 def largest_slice(mask: np.ndarray) -> int:
@@ -401,10 +432,10 @@ def _segment_once(
     border[[0, -1], :, :] = border[:, [0, -1], :] = border[:, :, [0, -1]] = True
     border_fraction = float((comp & border).sum()) / max(1.0, float(comp.sum()) ** (2 / 3))
     k_axial = largest_slice(comp)
-    long_mm, short_mm = axes_2d(comp[k_axial], iso)
+    long_mm, short_mm = axes_2d(comp[k_axial], iso, smooth[k_axial], thr)
     # The lesion's reach for merging detections into it: the longest axial extent over its largest slices.
     areas = comp.sum(axis=(1, 2))
-    reach_mm = max(axes_2d(comp[k], iso)[0] for k in np.argsort(areas)[::-1][:3] if areas[k] > 0)
+    reach_mm = max(axes_2d(comp[k], iso, smooth[k], thr)[0] for k in np.argsort(areas)[::-1][:3] if areas[k] > 0)
     vals = roi[comp]
     solid = comp & (smooth > SOLID_HU)
     solid_mm = 0.0
@@ -413,6 +444,8 @@ def _segment_once(
         sizes = ndimage.sum_labels(solid, slab, np.arange(1, slab.max() + 1))
         big = slab == int(np.argmax(sizes)) + 1
         sareas = big.sum(axis=(1, 2))
+        # pixel centres plus a pixel, as the density rule's sizes were set on: the blurred core of a small part-solid
+        # nodule barely reaches SOLID_HU, so its crossing of that level is no edge of the core to measure exactly
         solid_mm = max(axes_2d(big[k], iso)[0] for k in np.argsort(sareas)[::-1][:3] if sareas[k] > 0)
     solid_fraction = float(solid.sum()) / n
     hot = float(np.percentile(vals, 75))
