@@ -32,6 +32,10 @@ MIN_RESPONSE_HU = 40.0
 SUBSOLID_HU = -300.0  # a peak centred below this (ground glass, or the halo of a part-solid lesion) ...
 SUBSOLID_KEEP = 100  # ... competes only with its like for this many places per level
 POOL = 20000  # most peaks per level ranked (by LoG response first; a 1.25 mm lung grid has about 12,000)
+# Faint lesions on the pleura: their blob response is swallowed by the wall's. On these levels the wall (and its
+# partial-volume rim) is replaced by the lung around it and searched again near the wall, up to this many peaks.
+PLEURAL_KEEP = {1: 100, 2: 30}
+WALL_FILL_MM = 10.0  # scale of the local lung background that replaces the wall
 FEATURES = (
     "level", "radius_mm", "response", "center_hu", "background_hu", "contrast", "response_per_contrast",
     "blob_ratio", "tube_ratio", "plate_ratio", "inner_fill", "shell_fill", "shell_fill_max_sector",
@@ -93,13 +97,55 @@ def find_candidates(vol: CTVolume, lungs: LungMasks) -> list[Candidate]:
         # below solid density get a quota of their own (those not already inside a kept candidate).
         faint = _outside(_strongest([c for c in ranked if c.center_hu < SUBSOLID_HU], grid, SUBSOLID_KEEP), kept,
                          grid)
+        pleural: list[Candidate] = []
+        if level in PLEURAL_KEEP:
+            pleural = _pleural(img, region, radii, grid_mm, level, PLEURAL_KEEP[level], kept + faint)
         for cand in kept + faint:
             p = cand.center_index.astype(int)
             cand.features = patch_features(img, p, cand.radius_mm / grid_mm, level, cand.response, cand.features)
             cand.center_index = lo + (cand.center_index + 0.5) / zoom - 0.5
+        for cand in pleural:
+            cand.center_index = lo + (cand.center_index + 0.5) / zoom - 0.5
         found += kept
-        found_faint += faint
+        found_faint += faint + pleural
     return found + found_faint  # the faint ones last: the strongest keep their order
+
+
+def wall_filled(img: np.ndarray, grid_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """The image with every voxel at or above SUBSOLID_HU, and the one-voxel partial-volume rim around them,
+    replaced by the local lung background (a Gaussian mean over the other voxels), and that replaced mask."""
+    dense = ndimage.binary_dilation(img >= SUBSOLID_HU)
+    keep = (~dense).astype(np.float32)
+    sigma = WALL_FILL_MM / grid_mm
+    weight = ndimage.gaussian_filter(keep, sigma, mode="nearest")
+    mean = ndimage.gaussian_filter(np.where(dense, 0.0, img).astype(np.float32), sigma, mode="nearest")
+    background = np.where(weight > 1e-3, mean / np.maximum(weight, 1e-3), -850.0)
+    return np.where(dense, background, img).astype(np.float32), dense
+
+
+def _pleural(img: np.ndarray, region: np.ndarray, radii: tuple[float, ...], grid_mm: float, level: int, keep: int,
+             existing: list[Candidate]) -> list[Candidate]:
+    """Blob peaks of the wall-filled image within a radius + 2 mm of the chest wall, outside the candidates found
+    already; features from the wall-filled image, where a lesion on the pleura is a blob of its own."""
+    filled, dense = wall_filled(img, grid_mm)
+    # the wall: dense voxels outside the searched lung region, opened so a vessel's cross-section drops out
+    wall = ndimage.binary_opening(dense & ~region)
+    to_wall = ndimage.distance_transform_edt(~wall) * grid_mm
+    best = np.full(img.shape, -np.inf, np.float32)
+    best_r = np.zeros(img.shape, np.float32)
+    for r in radii:
+        resp = _blob_response(filled, r, grid_mm)
+        better = resp > best
+        best[better] = resp[better]
+        best_r[better] = r
+    peaks = ((best == ndimage.maximum_filter(best, size=3)) & region & ~dense & (best > MIN_RESPONSE_HU)
+             & (filled > -750) & (to_wall <= best_r + 2.0))
+    grid = np.full(3, grid_mm)
+    cands = _outside(_strongest(_ranked_pool(peaks, best, best_r, filled, grid_mm), grid, keep), existing, grid)
+    for cand in cands:
+        p = cand.center_index.astype(int)
+        cand.features = patch_features(filled, p, cand.radius_mm / grid_mm, level, cand.response, cand.features)
+    return cands
 
 
 def _ranked_pool(peaks: np.ndarray, best: np.ndarray, best_r: np.ndarray, img: np.ndarray, grid_mm: float

@@ -7,8 +7,9 @@ import hashlib
 from dualsign.analyzers.base import ModelCard
 from dualsign.analyzers.ct_nodule import classify
 
-# 0.2.1: long and short axes from the sub-pixel edge; 0.2.0: classifier retrained with sharp-kernel scans
-VERSION = "0.2.1"
+# 0.3.0: pleural candidate pool; 0.2.1: long and short axes from the sub-pixel edge; 0.2.0: classifier retrained
+# with sharp-kernel scans
+VERSION = "0.3.0"
 LIMITATIONS = (
     "The candidate classifier was trained and validated only on simulated nodules (smooth ellipsoids) inserted "
     "into real CT of three patients (one Lung-PET-CT-Dx patient, two LIDC-IDRI slabs); it has not been validated "
@@ -16,6 +17,9 @@ LIMITATIONS = (
     "missed or mis-sized. On the one real whole-lung series (5 mm) it reports hilar vessel clusters as nodules. "
     "Sharp (lung) reconstruction kernels are represented in training only by a simulated sharp look given to "
     "soft-kernel scans; confidences on other scanners and kernels are not calibrated. "
+    "Candidates on the pleura found with the wall replaced by lung (the pleural pool) are scored by the same "
+    "classifier without having been training examples: their confidences are the least calibrated, and they add "
+    "low-confidence marks at the chest wall. "
     "Masses against the mediastinum or chest wall come from a rule-based stage whose score is not a calibrated "
     "probability. Motion artefacts are not assessed. Lung-RADS 4X features (spiculation, nodes), airway nodules "
     "and cysts are not assessed. Lobes are not segmented: location is lung and zone (upper/middle/lower third). "

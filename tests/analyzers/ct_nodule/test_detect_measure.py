@@ -11,7 +11,15 @@ from scipy import ndimage
 
 from dualsign.analyzers.ct_nodule import analyzer as analyzer_module
 from dualsign.analyzers.ct_nodule.analyzer import CTNoduleAnalyzer
-from dualsign.analyzers.ct_nodule.detect import Candidate, _eigen_ratios, _ranked_pool, hessian_eigenvalues
+from dualsign.analyzers.ct_nodule.detect import (
+    FEATURES,
+    Candidate,
+    _eigen_ratios,
+    _pleural,
+    _ranked_pool,
+    hessian_eigenvalues,
+    wall_filled,
+)
 from dualsign.analyzers.ct_nodule.lungs import segment_lungs
 from dualsign.analyzers.ct_nodule.read import CTVolume
 from dualsign.analyzers.ct_nodule.segment import axes_2d, largest_slice, profile_radius, radial_profile, segment
@@ -262,3 +270,33 @@ def test_axes_from_the_image_edge_are_unbiased() -> None:
             short_err.append(short_mm / 0.8 - ratio * long_px)
         assert abs(float(np.mean(long_err))) <= 0.25, (long_px, np.mean(long_err))
         assert abs(float(np.mean(short_err))) <= 0.25, (long_px, np.mean(short_err))
+
+
+def _wall_scene(nodule: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A 2.5 mm grid: chest wall (40 HU) at x < 12, lung (-850 HU) beyond, and optionally a 12 mm ground-glass
+    nodule (-600 HU) whose centre lies 3 mm inside the lung, its outer part hidden in the wall."""
+    shape = (40, 40, 48)
+    zz, yy, xx = np.indices(shape, dtype=np.float32)
+    img = np.full(shape, -850.0, np.float32)
+    img[:, :, :12] = 40.0
+    if nodule:
+        img[(((zz - 20) ** 2 + (yy - 20) ** 2 + (xx - 13.2) ** 2) * 2.5**2 <= 6.0**2) & (xx >= 12)] = -600.0
+    img = ndimage.gaussian_filter(img, 0.5) + np.random.default_rng(1).normal(0, 10, shape).astype(np.float32)
+    region = np.zeros(shape, bool)
+    region[:, :, 12:] = True
+    return img, region
+
+
+def test_the_pleural_pool_finds_a_faint_nodule_on_the_wall_and_nothing_on_a_bare_wall() -> None:
+    """With the wall replaced by the lung around it, a ground-glass nodule on the pleura is a blob of its own: one
+    candidate within its radius, scored from the filled image (centre at ground-glass density, not the wall's);
+    a bare wall, filled, leaves no candidate at all."""
+    img, region = _wall_scene(nodule=True)
+    filled, replaced = wall_filled(img, 2.5)
+    assert replaced[:, :, :11].all() and abs(float(filled[:, :, :10].mean()) + 850.0) < 20.0
+    found = _pleural(img, region, (4.2, 6.0), 2.5, 1, 30, [])
+    assert len(found) == 1
+    assert np.linalg.norm((found[0].center_index - np.array([20.0, 20.0, 13.2])) * 2.5) <= 6.0
+    assert -700.0 < found[0].features[FEATURES.index("center_hu")] < -500.0
+    bare, region = _wall_scene(nodule=False)
+    assert _pleural(bare, region, (4.2, 6.0), 2.5, 1, 30, []) == []
