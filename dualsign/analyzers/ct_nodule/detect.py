@@ -61,7 +61,9 @@ def _lung_box(lungs: LungMasks, shape: tuple[int, int, int]) -> tuple[slice, sli
     )
 
 
-def find_candidates(vol: CTVolume, lungs: LungMasks) -> list[Candidate]:
+def find_candidates(vol: CTVolume, lungs: LungMasks, pleural_pool: bool = True) -> list[Candidate]:
+    """Candidates of every level: the strongest blobs, the ground-glass quota and, with `pleural_pool`, the
+    pleural pool."""
     box = _lung_box(lungs, vol.shape)
     if box is None:
         return []
@@ -98,7 +100,7 @@ def find_candidates(vol: CTVolume, lungs: LungMasks) -> list[Candidate]:
         faint = _outside(_strongest([c for c in ranked if c.center_hu < SUBSOLID_HU], grid, SUBSOLID_KEEP), kept,
                          grid)
         pleural: list[Candidate] = []
-        if level in PLEURAL_KEEP:
+        if pleural_pool and level in PLEURAL_KEEP:
             pleural = _pleural(img, region, radii, grid_mm, level, PLEURAL_KEEP[level], kept + faint)
         for cand in kept + faint:
             p = cand.center_index.astype(int)

@@ -42,7 +42,9 @@ def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np
         hu = random_sharpen(hu, vol.spacing, seed)[0]
     scan = type(vol)(hu, vol.spacing, vol.origin, vol.axes, host.thickness_mm)
     lungs = segment_lungs(scan)
-    cands = find_candidates(scan, lungs)
+    # The shipped classifier was fitted without the pleural pool's candidates (it scores them, features of the
+    # wall-filled image); fitting on them too is a change of model, not a reproduction of this one.
+    cands = find_candidates(scan, lungs, pleural_pool=False)
     sp = np.array(vol.spacing)
     xs, ys = [], []
     for c in cands:
