@@ -82,15 +82,10 @@ def find_candidates(vol: CTVolume, lungs: LungMasks, pleural_pool: bool = True) 
         idx = [np.clip(((lo[a] + (np.arange(img.shape[a]) + 0.5) / zoom[a]) // f[a]).astype(int), 0,
                        lungs.closed.shape[a] - 1) for a in range(3)]
         region = lungs.closed[np.ix_(idx[0], idx[1], idx[2])]
-        best = np.full(img.shape, -np.inf, np.float32)
-        best_r = np.zeros(img.shape, np.float32)
         # the scales in parallel (scipy's filters release the GIL), combined in order: the same result
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             responses = list(pool.map(lambda r, img=img, g=grid_mm: _blob_response(img, r, g), radii))
-        for r, resp in zip(radii, responses, strict=True):
-            better = resp > best
-            best[better] = resp[better]
-            best_r[better] = r
+        best, best_r = _best_scale(responses, radii)
         peaks = (best == ndimage.maximum_filter(best, size=3)) & region & (best > MIN_RESPONSE_HU) & (img > -750)
         ranked = _ranked_pool(peaks, best, best_r, img, grid_mm)
         grid = np.full(3, grid_mm)
@@ -113,6 +108,17 @@ def find_candidates(vol: CTVolume, lungs: LungMasks, pleural_pool: bool = True) 
     return found + found_faint  # the faint ones last: the strongest keep their order
 
 
+def _best_scale(responses: list[np.ndarray], radii: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per voxel, the strongest of the scales' responses and its radius (the first scale wins a tie)."""
+    best = np.full(responses[0].shape, -np.inf, np.float32)
+    best_r = np.zeros(responses[0].shape, np.float32)
+    for r, resp in zip(radii, responses, strict=True):
+        better = resp > best
+        best[better] = resp[better]
+        best_r[better] = r
+    return best, best_r
+
+
 def wall_filled(img: np.ndarray, grid_mm: float) -> tuple[np.ndarray, np.ndarray]:
     """The image with every voxel at or above SUBSOLID_HU, and the one-voxel partial-volume rim around them,
     replaced by the local lung background (a Gaussian mean over the other voxels), and that replaced mask."""
@@ -133,13 +139,7 @@ def _pleural(img: np.ndarray, region: np.ndarray, radii: tuple[float, ...], grid
     # the wall: dense voxels outside the searched lung region, opened so a vessel's cross-section drops out
     wall = ndimage.binary_opening(dense & ~region)
     to_wall = ndimage.distance_transform_edt(~wall) * grid_mm
-    best = np.full(img.shape, -np.inf, np.float32)
-    best_r = np.zeros(img.shape, np.float32)
-    for r in radii:
-        resp = _blob_response(filled, r, grid_mm)
-        better = resp > best
-        best[better] = resp[better]
-        best_r[better] = r
+    best, best_r = _best_scale([_blob_response(filled, r, grid_mm) for r in radii], radii)
     peaks = ((best == ndimage.maximum_filter(best, size=3)) & region & ~dense & (best > MIN_RESPONSE_HU)
              & (filled > -750) & (to_wall <= best_r + 2.0))
     grid = np.full(3, grid_mm)
