@@ -23,6 +23,7 @@ from dualsign.analyzers.ct_nodule.detect import (
 from dualsign.analyzers.ct_nodule.lungs import segment_lungs
 from dualsign.analyzers.ct_nodule.read import CTVolume
 from dualsign.analyzers.ct_nodule.segment import axes_2d, largest_slice, profile_radius, radial_profile, segment
+from dualsign.analyzers.ct_nodule.validation.ellipse import blurred_ellipse
 from tests.analyzers.ct_nodule.phantom import phantom
 
 
@@ -244,17 +245,6 @@ def test_axes_are_measured_on_the_slice_of_largest_area() -> None:
     assert axes_2d(mask[0], 0.5)[0] > 12.0  # what the longest-of-several rule measured
 
 
-def _blurred_ellipse(long_px: float, ratio: float, angle: float, offset: np.ndarray) -> np.ndarray:
-    """A digital ellipse as a scanner images it: partial volume (8x supersampled) and a blurred edge."""
-    n, s = int(long_px) + 10, 8
-    yy, xx = (np.mgrid[0 : n * s, 0 : n * s] + 0.5) / s - 0.5
-    cy, cx = offset + n / 2
-    u = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
-    v = -(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)
-    inside = ((u / (long_px / 2)) ** 2 + (v / (ratio * long_px / 2)) ** 2 <= 1).astype(float)
-    return ndimage.gaussian_filter(inside.reshape(n, s, n, s).mean(axis=(1, 3)), 0.6)
-
-
 def test_axes_from_the_image_edge_are_unbiased() -> None:
     """With the image and its threshold, the long and short axes run between sub-pixel edge points: on blurred
     ellipses 8-30 pixels long, at any angle and sub-pixel position, no size reads more than 0.25 pixel off on
@@ -264,7 +254,7 @@ def test_axes_from_the_image_edge_are_unbiased() -> None:
         long_err, short_err = [], []
         for _ in range(20):
             ratio = float(rng.uniform(0.7, 1.0))
-            img = _blurred_ellipse(long_px, ratio, float(rng.uniform(0, np.pi)), rng.uniform(-0.5, 0.5, 2))
+            img = blurred_ellipse(long_px, ratio, float(rng.uniform(0, np.pi)), rng.uniform(-0.5, 0.5, 2))
             long_mm, short_mm = axes_2d(img > 0.5, 0.8, img, 0.5)
             long_err.append(long_mm / 0.8 - long_px)
             short_err.append(short_mm / 0.8 - ratio * long_px)
