@@ -7,9 +7,10 @@ import hashlib
 from dualsign.analyzers.base import ModelCard
 from dualsign.analyzers.ct_nodule import classify
 
-# 0.3.0: pleural candidate pool; 0.2.1: long and short axes from the sub-pixel edge; 0.2.0: classifier retrained
+# 0.3.1: a small part-solid lesion whose blurred core reads below solid density is outlined at its halo; 0.3.0: pleural
+# candidate pool; 0.2.1: long and short axes from the sub-pixel edge; 0.2.0: classifier retrained
 # with sharp-kernel scans
-VERSION = "0.3.0"
+VERSION = "0.3.1"
 LIMITATIONS = (
     "The candidate classifier was trained and validated only on simulated nodules (smooth ellipsoids) inserted "
     "into real CT of three patients (one Lung-PET-CT-Dx patient, two LIDC-IDRI slabs); it has not been validated "

@@ -38,6 +38,7 @@ PROFILE_LONG_MAX = 1.2
 PROFILE_CLIP = 1.1
 SOLID_TYPES = ("solid", "calcified")
 HALO_MIN_MM = 1.5  # narrowest ground-glass layer read as a halo (a blurred solid edge is narrower)
+CORE_ABOVE_HALO_HU = 200.0  # see _segment_once
 
 
 @dataclass
@@ -385,8 +386,9 @@ def _segment_once(
     ring = ring_all & (smooth > lung_hu + 100)
     halo = ring.sum() >= 8 and ring.sum() >= 0.6 * ring_all.sum()
     outer = float(np.median(smooth[ring])) if halo else core
-    # Solid tissue is referenced at 0 HU so calcium or contrast does not pull the edge inwards.
-    level = outer if outer < SOLID_HU < core else min(core, 0.0)
+    # Solid tissue is referenced at 0 HU so calcium or contrast does not pull the edge inwards. The core of a small
+    # part-solid lesion, blurred, may read below solid density: a ring clearly fainter than it is still the halo.
+    level = outer if outer < SOLID_HU and (core > SOLID_HU or core - outer >= CORE_ABOVE_HALO_HU) else min(core, 0.0)
     thr = 0.5 * (level + lung_hu)
     # Local lung: parenchyma closed with a ball larger than the lesion (WALL_BALL), so a nodule on the pleura
     # stays in and the chest wall stays out.
