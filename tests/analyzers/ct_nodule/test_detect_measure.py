@@ -169,23 +169,30 @@ def test_a_small_nodule_on_a_vessel_nearly_as_thick_is_measured_at_its_profile()
     _assert_measured_without_the_vessel(3.5, 3.0, 26.5)
 
 
+def _thick_part_solid(core_r: float, halo_r: float, lung_hu: float, halo_hu: float, fine: float, n: int, pixel: int,
+                      noise: float, seed: int) -> tuple[CTVolume, np.ndarray]:
+    """A part-solid sphere (core 20 HU) drawn on a `fine` mm grid of n^3, blurred as a scanner does (0.6 mm in-plane,
+    the 2.5 mm slice profile across slices) and sampled in 2.5 mm slices of `pixel` fine voxels; and its centre."""
+    step = 2.5
+    zz, yy, xx = np.indices((n, n, n), dtype=np.float32) * fine
+    c = n * fine / 2
+    r = np.sqrt((zz - c) ** 2 + (yy - c) ** 2 + (xx - c) ** 2)
+    hu = np.full((n, n, n), lung_hu, np.float32)
+    hu[r <= halo_r] = halo_hu
+    hu[r <= core_r] = 20.0
+    hu = ndimage.gaussian_filter(hu, (step / 2.35 / fine, 0.6 / fine, 0.6 / fine))  # the slice profile
+    k = int(step / fine)
+    sampled = hu[k // 2 :: k, ::pixel, ::pixel]
+    thick = sampled + np.random.default_rng(seed).normal(0, noise, sampled.shape).astype(np.float32)
+    centre = np.array([(c / fine - k // 2) / k, c / fine / pixel, c / fine / pixel])
+    return _volume(thick, (step, fine * pixel, fine * pixel)), centre
+
+
 def test_a_ground_glass_layer_the_profile_misses_is_kept() -> None:
     """A 7 mm part-solid nodule (4 mm solid core) in 2.5 mm slices: blurred across slices, its ground-glass layer
     is too narrow for the radial profile to call it a halo (the profile stops at the solid edge), but the outline
     finds it. The profile check must not cut the outline back to the core (5.1 mm, -65 % volume if it did)."""
-    fine, step = 0.5, 2.5
-    n = 80
-    zz, yy, xx = np.indices((n, n, n), dtype=np.float32) * fine
-    c = n * fine / 2
-    r = np.sqrt((zz - c) ** 2 + (yy - c) ** 2 + (xx - c) ** 2)
-    hu = np.full((n, n, n), -850.0, np.float32)
-    hu[r <= 3.5] = -650.0
-    hu[r <= 2.0] = 20.0
-    hu = ndimage.gaussian_filter(hu, (step / 2.35 / fine, 0.6 / fine, 0.6 / fine))  # the slice profile
-    k = int(step / fine)
-    thick = hu[k // 2 :: k] + np.random.default_rng(6).normal(0, 8, hu[k // 2 :: k].shape).astype(np.float32)
-    vol = _volume(thick, (step, fine, fine))
-    centre = np.array([(c / fine - k // 2) / k, c / fine, c / fine])
+    vol, centre = _thick_part_solid(2.0, 3.5, -850.0, -650.0, fine=0.5, n=80, pixel=1, noise=8.0, seed=6)
     found = radial_profile(vol, centre, 3.5)
     assert found is not None and found[1] and 2 * found[0] * 1.2 < 7.0  # a solid edge, well inside the layer
     seg = segment(vol, centre, 3.5)
@@ -199,19 +206,7 @@ def test_a_small_part_solid_nodule_whose_blurred_core_reads_below_solid_is_outli
     """A 7.5 mm part-solid nodule with a 3.6 mm solid core in 2.5 mm slices: blurred across slices, the core's
     peak reads below solid density, yet it stands well above the ground-glass layer around it, whose edge is the
     lesion's (outlined at the half-way level between that peak and the lung, only the core is kept: about 5 mm)."""
-    fine, step = 0.25, 2.5
-    n = 96
-    zz, yy, xx = np.indices((n, n, n), dtype=np.float32) * fine
-    c = n * fine / 2
-    r = np.sqrt((zz - c) ** 2 + (yy - c) ** 2 + (xx - c) ** 2)
-    hu = np.full((n, n, n), -880.0, np.float32)
-    hu[r <= 3.75] = -630.0
-    hu[r <= 1.8] = 20.0
-    hu = ndimage.gaussian_filter(hu, (step / 2.35 / fine, 0.6 / fine, 0.6 / fine))  # the slice profile
-    k, j = int(step / fine), 2  # 2.5 mm slices of 0.5 mm pixels
-    thick = hu[k // 2 :: k, ::j, ::j] + np.random.default_rng(7).normal(0, 10, hu[k // 2 :: k, ::j, ::j].shape)
-    vol = _volume(thick.astype(np.float32), (step, fine * j, fine * j))
-    centre = np.array([(c / fine - k // 2) / k, c / fine / j, c / fine / j])
+    vol, centre = _thick_part_solid(1.8, 3.75, -880.0, -630.0, fine=0.25, n=96, pixel=2, noise=10.0, seed=7)
     seg = segment(vol, centre, 2.9)  # the detector's blob is the core's
     truth_mm3 = 4.0 / 3.0 * np.pi * 3.75**3
     assert seg.ok and seg.density != "solid"
