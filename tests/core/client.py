@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +47,17 @@ def wait_for_status(client: TestClient, headers: dict[str, str], exam_id: int, w
         time.sleep(0.1)
 
 
-_tokens: dict[tuple[int, str], dict[str, str]] = {}
+# Keyed by the app object itself, weakly: an id() of a finished test's app can be reused by the next test's app,
+# whose database does not know the old token (a 401 that failed a test now and then).
+_tokens: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = weakref.WeakKeyDictionary()
 
 
 def login_cached(client: TestClient, username: str) -> dict[str, str]:
     """One login per user and app (argon2 is deliberately slow); tokens live for 15 minutes."""
-    key = (id(client.app), username)
-    if key not in _tokens:
-        _tokens[key] = login(client, username)
-    return _tokens[key]
+    per_app = _tokens.setdefault(client.app, {})
+    if username not in per_app:
+        per_app[username] = login(client, username)
+    return per_app[username]
 
 
 def review_all(client: TestClient, headers: dict[str, str], exam_id: int, decision: str = "accepted") -> list[Any]:
