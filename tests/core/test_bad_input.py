@@ -85,7 +85,9 @@ def test_empty_file_and_missing_patient_are_refused(client: TestClient, runtime:
 @pytest.fixture
 def reviewed_exam(client: TestClient) -> int:
     tech, doc = login_cached(client, "technologist.a"), login_cached(client, "physician.a")
-    exam_id: int = upload(client, tech, sample_files("E07509"), mrn="S1").json()["id"]
+    r = upload(client, tech, sample_files("E07509"), mrn="S1")
+    assert r.status_code == 201, r.text
+    exam_id: int = r.json()["id"]
     assert wait_for_status(client, tech, exam_id, {"preliminary", "qc_failed"})["status"] == "preliminary"
     review_all(client, doc, exam_id)
     return exam_id
