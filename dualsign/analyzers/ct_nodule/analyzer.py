@@ -23,20 +23,19 @@ from dualsign.analyzers.ct_nodule import classify, qc
 from dualsign.analyzers.ct_nodule.detect import find_candidates
 from dualsign.analyzers.ct_nodule.followup import compare
 from dualsign.analyzers.ct_nodule.keyimage import key_image
+from dualsign.analyzers.ct_nodule.lesions import MAX_SEGMENTED, form_lesions
 from dualsign.analyzers.ct_nodule.lungrads import NoduleForRads, exam_category, nodule_category
 from dualsign.analyzers.ct_nodule.lungs import LungMasks, segment_lungs
 from dualsign.analyzers.ct_nodule.masses import Mass, find_masses
 from dualsign.analyzers.ct_nodule.model_card import model_card
 from dualsign.analyzers.ct_nodule.read import CTVolume, looks_like_ct_file, read_ct
-from dualsign.analyzers.ct_nodule.segment import Segmentation, segment
+from dualsign.analyzers.ct_nodule.segment import Segmentation
 
 SCHEMA_VERSION = "1"
 DISCLAIMER = "AI preliminary report — not valid until signed by a physician"
-MIN_DIAMETER_MM = 4.0
 MASS_MM = 30.0
 REPORT_PROBABILITY = 0.5  # operating point; card.json records the figures measured at it
 MAX_REPORTED = 20
-MAX_SEGMENTED = 40  # most likely candidates measured per exam (bounds the time per exam)
 
 
 def _not_listed_warning(listing: dict[str, int]) -> str:
@@ -96,49 +95,20 @@ class CTNoduleAnalyzer:
     def _detect(self, vol: CTVolume, lungs: LungMasks) -> tuple[list[dict[str, Any]], int, int]:
         """The listed findings, the number of outlined lesions above the operating point left off the list (the
         MAX_REPORTED cap), and the number of candidates above it never outlined (the MAX_SEGMENTED bound)."""
-        sp = np.array(vol.spacing)
-        lesions: list[tuple[Segmentation | Mass, float]] = [(m, m.score) for m in find_masses(vol, lungs)]
         cands = find_candidates(vol, lungs)
         probs = classify.score_candidates(cands)
-        above = int(np.sum(probs >= self.report_probability))
-        # Largest first, so a nodule is measured from its own scale, not from a vessel-sized peak inside it.
-        likely = [int(i) for i in np.argsort(-probs)[:MAX_SEGMENTED] if probs[i] >= self.report_probability]
-        accepted = sorted(likely, key=lambda i: (-cands[i].radius_mm, -probs[i]))
-
-        def known(center: np.ndarray) -> int | None:
-            """Index of the lesion already outlined that `center` lies in, if any."""
-            for k, (les, _) in enumerate(lesions):
-                reach = max(les.long_axis_mm, les.extent_mm if isinstance(les, Segmentation) else 0.0) / 2
-                if np.linalg.norm((center - les.center_index) * sp) < max(reach, 3.0):
-                    return k
-            return None
-
-        def absorb(k: int, p: float) -> None:
-            # A lesion is as likely as the likeliest detection inside it: it is outlined from its coarsest
-            # candidate, which often scores lower than the candidate at the lesion's own scale.
-            les, p_les = lesions[k]
-            if not isinstance(les, Mass):  # a mass keeps its rule score
-                lesions[k] = (les, max(p_les, p))
-
-        for i in accepted:
-            c, p = cands[i], float(probs[i])
-            k = known(c.center_index)
-            if k is not None:
-                absorb(k, p)
-                continue
-            seg = segment(vol, c.center_index, c.radius_mm, lungs.closed, lungs.factor)
-            if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM:
-                continue
-            k = known(seg.center_index)
-            if k is not None:
-                absorb(k, p)
-                continue
-            lesions.append((seg, p))
+        lesions, not_outlined = form_lesions(vol, lungs, find_masses(vol, lungs), cands, probs,
+                                             self.report_probability)
+        # The outline sees what the candidate's patch does not (a vessel running through, a branching shape): the
+        # lesion classifier gives each outlined lesion its confidence, and a lesion it puts under the operating
+        # point is not reported.
+        classify.score_lesions(lesions)
+        kept = [les for les in lesions if isinstance(les.shape, Mass) or les.probability >= self.report_probability]
         # Masses first: their score is a rule, not a probability comparable with the classifier's, and a mass
         # (> 30 mm, Lung-RADS 4B) must never be the one the MAX_REPORTED cap drops.
-        lesions.sort(key=lambda t: (not isinstance(t[0], Mass), -t[1], -t[0].long_axis_mm))
-        listed = [self._nodule(vol, lungs, les, p, k) for k, (les, p) in enumerate(lesions[:MAX_REPORTED])]
-        return listed, max(0, len(lesions) - MAX_REPORTED), above - len(likely)
+        kept.sort(key=lambda les: (not isinstance(les.shape, Mass), -les.probability, -les.shape.long_axis_mm))
+        listed = [self._nodule(vol, lungs, les.shape, les.probability, k) for k, les in enumerate(kept[:MAX_REPORTED])]
+        return listed, max(0, len(kept) - MAX_REPORTED), not_outlined
 
     @staticmethod
     def _where(vol: CTVolume, lungs: LungMasks, zyx: np.ndarray) -> tuple[str, str]:
@@ -231,7 +201,7 @@ class CTNoduleAnalyzer:
             },
             "lungs": {"volumes_ml": lungs.volumes_ml, "centroid_mm": centroid, "notes": lungs.notes},
             "findings": [{k: v for k, v in n.items() if k != "_png"} for n in nodules],
-            "models": {"candidate_classifier": classify.source()},
+            "models": {"candidate_classifier": classify.source(), "lesion_classifier": classify.lesion_source()},
             "model_card": self.card.to_dict(),
         }
 

@@ -17,9 +17,12 @@ from typing import Any
 import numpy as np
 
 from dualsign.analyzers.ct_nodule.detect import FEATURES, Candidate
+from dualsign.analyzers.ct_nodule.lesions import LESION_FEATURES, Lesion, lesion_features
+from dualsign.analyzers.ct_nodule.segment import Segmentation
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 MODEL_FILE = WEIGHTS_DIR / "candidates.onnx"
+LESION_MODEL_FILE = WEIGHTS_DIR / "lesions.onnx"
 CARD_FILE = WEIGHTS_DIR / "card.json"
 
 
@@ -47,17 +50,66 @@ def _session() -> tuple[Any, float, float] | None:
         return None
     if list(card.get("features", [])) != list(FEATURES):
         return None
+    cal = card.get("calibration", {})
+    return _onnx(MODEL_FILE), float(cal.get("a", 1.0)), float(cal.get("b", 0.0))
+
+
+def _onnx(path: Path) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(MODEL_FILE), opts, providers=["CPUExecutionProvider"])
-    cal = card.get("calibration", {})
-    return sess, float(cal.get("a", 1.0)), float(cal.get("b", 0.0))
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+@cache
+def _lesion_session() -> tuple[Any, float, float] | None:
+    """The lesion classifier's session and calibration when its file matches card.json; otherwise None."""
+    card = load_card()
+    entry = card.get("lesion_classifier") if card else None
+    if not isinstance(entry, dict) or list(entry.get("features", [])) != list(LESION_FEATURES):
+        return None
+    try:
+        sha = hashlib.sha256(LESION_MODEL_FILE.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    if entry.get("weights_sha256") != sha:
+        return None
+    cal = entry.get("calibration", {})
+    return _onnx(LESION_MODEL_FILE), float(cal.get("a", 1.0)), float(cal.get("b", 0.0))
 
 
 def source() -> str:
     return "learned" if _session() is not None else "rules"
+
+
+def lesion_source() -> str:
+    """How outlined lesions get their confidence: the lesion classifier, or their likeliest candidate's."""
+    return "learned" if _session() is not None and _lesion_session() is not None else "candidate"
+
+
+def _calibrated(sess: Any, a: float, b: float, x: np.ndarray) -> np.ndarray:
+    outputs = sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})
+    probs = outputs[1]
+    p = np.array([row[1] for row in probs], float) if isinstance(probs, list) else np.asarray(probs)[:, 1]
+    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-(a * logit + b)))
+    return out
+
+
+def score_lesions(lesions: list[Lesion]) -> None:
+    """Set each lesion's `probability`: outlined lesions from the lesion classifier (trained on the candidate
+    classifier's confidences, so only with both models verified), else their likeliest candidate's; a mass-stage
+    lesion keeps its rule score."""
+    for les in lesions:
+        les.probability = les.candidate_probability
+    outlined = [les for les in lesions if isinstance(les.shape, Segmentation)]
+    loaded = _lesion_session() if _session() is not None else None
+    if not outlined or loaded is None:
+        return
+    for les, p in zip(outlined, _calibrated(*loaded, np.stack([lesion_features(les) for les in outlined])),
+                      strict=True):
+        les.probability = float(p)
 
 
 def _rule_score(x: np.ndarray) -> np.ndarray:
@@ -80,9 +132,4 @@ def score_candidates(cands: list[Candidate]) -> np.ndarray:
     loaded = _session()
     if loaded is None:
         return _rule_score(x)
-    sess, a, b = loaded
-    outputs = sess.run(None, {sess.get_inputs()[0].name: x})
-    probs = outputs[1]
-    p = np.array([row[1] for row in probs], float) if isinstance(probs, list) else np.asarray(probs)[:, 1]
-    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
-    return 1.0 / (1.0 + np.exp(-(a * logit + b)))
+    return _calibrated(*loaded, x)

@@ -7,10 +7,11 @@ import hashlib
 from dualsign.analyzers.base import ModelCard
 from dualsign.analyzers.ct_nodule import classify
 
-# 0.3.1: a small part-solid lesion whose blurred core reads below solid density is outlined at its halo; 0.3.0: pleural
+# 0.4.0: a lesion classifier on the outline's shape gives each outlined lesion its confidence; 0.3.1: a small
+# part-solid lesion whose blurred core reads below solid density is outlined at its halo; 0.3.0: pleural
 # candidate pool; 0.2.1: long and short axes from the sub-pixel edge; 0.2.0: classifier retrained
 # with sharp-kernel scans
-VERSION = "0.3.1"
+VERSION = "0.4.0"
 LIMITATIONS = (
     "The candidate classifier was trained and validated only on simulated nodules (smooth ellipsoids) inserted "
     "into real CT of three patients (one Lung-PET-CT-Dx patient, two LIDC-IDRI slabs); it has not been validated "
@@ -21,6 +22,8 @@ LIMITATIONS = (
     "Candidates on the pleura found with the wall replaced by lung (the pleural pool) are scored by the same "
     "classifier without having been training examples: their confidences are the least calibrated, and they add "
     "low-confidence marks at the chest wall. "
+    "The lesion classifier that gives an outlined lesion its confidence learned from 475 outlined lesions of the "
+    "same simulated training scans (284 nodules); its calibration holds for those hosts only. "
     "Masses against the mediastinum or chest wall come from a rule-based stage whose score is not a calibrated "
     "probability. Motion artefacts are not assessed. Lung-RADS 4X features (spiculation, nodes), airway nodules "
     "and cysts are not assessed. Lobes are not segmented: location is lung and zone (upper/middle/lower third). "

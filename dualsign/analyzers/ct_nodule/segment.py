@@ -64,6 +64,8 @@ class Segmentation:
     # slice alone), or before the profile check cut an attached vessel off: the detector's candidates in that reach
     # belong to this lesion (a candidate on the vessel stub is not a lesion of its own)
     extent_mm: float = 0.0
+    # the first opening left a structure running out of the searched sphere (a vessel through or beside it)
+    attached: bool = False
 
 
 def _closed_coarse(air: np.ndarray, center: np.ndarray, reach: float, iso: float, k: int) -> np.ndarray:
@@ -479,4 +481,5 @@ def _segment_once(
         border_fraction=border_fraction,
         fill_ratio=fill_ratio,
         extent_mm=max(reach_mm, long_mm),
+        attached=bool(core_part is not None and attached),
     )

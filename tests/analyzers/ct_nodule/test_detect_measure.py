@@ -20,6 +20,7 @@ from dualsign.analyzers.ct_nodule.detect import (
     hessian_eigenvalues,
     wall_filled,
 )
+from dualsign.analyzers.ct_nodule.lesions import Lesion, form_lesions
 from dualsign.analyzers.ct_nodule.lungs import segment_lungs
 from dualsign.analyzers.ct_nodule.read import CTVolume
 from dualsign.analyzers.ct_nodule.segment import axes_2d, largest_slice, profile_radius, radial_profile, segment
@@ -104,22 +105,42 @@ def test_profile_radius_does_not_read_a_blurred_solid_edge_as_halo() -> None:
     assert abs(seg.long_axis_mm - 6.4) <= 1.2
 
 
-def test_a_lesion_takes_the_confidence_of_its_likeliest_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lesion_takes_the_confidence_of_its_likeliest_candidate() -> None:
     """Two candidates on one nodule: the coarse one (outlined first) scores lower than the one at the nodule's
-    scale. The classifier is replaced by fixed scores here: the rule under test is the merge, not the model."""
+    scale. Fixed scores stand in for the classifier here: the rule under test is the merge, not the model."""
     hu, truth = phantom(n_slices=40, dz=2.0, nodule_mm=12.0)
     vol = CTVolume(hu, (2.0, 1.5, 1.5), np.zeros(3), np.eye(3), 2.0)
     lungs = segment_lungs(vol)
     centre = np.array(truth["nodule_index"], float)
-    coarse = Candidate(centre.copy(), 12.0, 100.0, 0.0, np.zeros(13, np.float32))
-    fitted = Candidate(centre + np.array([0.0, 0.5, 0.0]), 6.0, 300.0, 30.0, np.zeros(13, np.float32))
-    monkeypatch.setattr(analyzer_module, "find_candidates", lambda v, lg: [coarse, fitted])
-    monkeypatch.setattr(analyzer_module.classify, "score_candidates", lambda c: np.array([0.6, 0.95]))
+    coarse = Candidate(centre.copy(), 12.0, 100.0, 0.0, np.zeros(len(FEATURES), np.float32))
+    fitted = Candidate(centre + np.array([0.0, 0.5, 0.0]), 6.0, 300.0, 30.0, np.zeros(len(FEATURES), np.float32))
+    lesions, not_outlined = form_lesions(vol, lungs, [], [coarse, fitted], np.array([0.6, 0.95]), 0.5)
+    assert not_outlined == 0
+    assert len(lesions) == 1
+    assert lesions[0].candidate_probability == pytest.approx(0.95)
+    assert lesions[0].candidates == 2
+    assert abs(lesions[0].shape.long_axis_mm - 12.0) <= 1.7
+
+
+def test_a_lesion_the_lesion_classifier_rejects_is_not_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same nodule, its candidate at 0.95: with the lesion classifier's verdict replaced by 0.3 (under the
+    operating point) nothing is listed; at 0.8 it is listed with that confidence, not the candidate's."""
+    hu, truth = phantom(n_slices=40, dz=2.0, nodule_mm=12.0)
+    vol = CTVolume(hu, (2.0, 1.5, 1.5), np.zeros(3), np.eye(3), 2.0)
+    lungs = segment_lungs(vol)
+    cand = Candidate(np.array(truth["nodule_index"], float), 6.0, 300.0, 30.0, np.zeros(len(FEATURES), np.float32))
+    monkeypatch.setattr(analyzer_module, "find_candidates", lambda v, lg: [cand])
+    monkeypatch.setattr(analyzer_module.classify, "score_candidates", lambda c: np.array([0.95]))
     monkeypatch.setattr(analyzer_module, "find_masses", lambda v, lg: [])
-    found = CTNoduleAnalyzer().detect(vol, lungs)
-    assert len(found) == 1
-    assert found[0]["confidence"] == pytest.approx(0.95)
-    assert abs(found[0]["diameter_mm"] - 12.0) <= 1.7
+    for verdict, listed in ((0.3, 0), (0.8, 1)):
+        def fixed(lesions: list[Lesion], v: float = verdict) -> None:
+            for les in lesions:
+                les.probability = v
+        monkeypatch.setattr(analyzer_module.classify, "score_lesions", fixed)
+        found = CTNoduleAnalyzer().detect(vol, lungs)
+        assert len(found) == listed
+        if listed:
+            assert found[0]["confidence"] == pytest.approx(verdict)
 
 
 def test_a_vessel_through_a_ground_glass_nodule_is_not_measured_with_it() -> None:

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,8 @@ TRAIN_SEED0 = 1000
 SCALE_FIT = (0.5, 2.0)  # candidate radius / nodule radius for a positive
 
 
-def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np.ndarray]:
+def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and, per candidate, the simulated nodule it hits (-1: none) of one simulated scan."""
     vol = host.volume
     hu, truth = simulate_scan(vol.hu, vol.spacing, vol.index_to_lps, host.thickness_mm, n_nodules, seed,
                               avoid=lesion_avoid_list(host))
@@ -46,7 +48,7 @@ def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np
     # wall-filled image); fitting on them too is a change of model, not a reproduction of this one.
     cands = find_candidates(scan, lungs, pleural_pool=False)
     sp = np.array(vol.spacing)
-    xs, ys = [], []
+    xs, ys, nodule = [], [], []
     for c in cands:
         hits = [t for t in truth
                 if np.linalg.norm((c.center_index - np.array(t.center_index)) * sp) <= t.diameter_mm / 2]
@@ -56,7 +58,59 @@ def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np
             continue
         xs.append(c.features)
         ys.append(1 if hits else 0)
-    return np.array(xs, np.float32), np.array(ys, np.int64)
+        nodule.append(truth.index(hits[0]) if hits else -1)
+    return np.array(xs, np.float32), np.array(ys, np.int64), np.array(nodule, np.int64)
+
+
+ScanExamples = tuple[str, np.ndarray, np.ndarray, np.ndarray]  # host, features, labels, nodule hit per candidate
+
+
+def load_or_build(cache: str | None, scans: int) -> list[ScanExamples]:
+    """The candidate examples of every training scan: from `cache` when it exists, otherwise simulated (and kept
+    in `cache` when given)."""
+    if cache and os.path.exists(cache):
+        z = np.load(cache)
+        n = int(z["n"])
+        names = [str(h) for h in z["hosts"]] if "hosts" in z else [""] * n
+        hit = [z[f"t{i}"] if f"t{i}" in z else np.full(len(z[f"y{i}"]), -1) for i in range(n)]
+        return [(names[i], z[f"x{i}"], z[f"y{i}"], hit[i]) for i in range(n)]
+    named: list[ScanExamples] = []
+    t0 = time.time()
+    for h_i, host in enumerate(training_hosts()):
+        n_nodules = 10 if host.volume.shape[0] * host.volume.spacing[0] > 150 else 3
+        for k in range(scans):
+            seed = TRAIN_SEED0 + 100 * h_i + k
+            named.append((host.name, *scan_examples(host, seed, n_nodules)))
+            print(f"{host.name} seed {seed}: {len(named[-1][2])} candidates, {int(named[-1][2].sum())} "
+                  f"positive ({time.time() - t0:.0f} s)", flush=True)
+    if cache:
+        arrays = ({f"x{i}": g[1] for i, g in enumerate(named)} | {f"y{i}": g[2] for i, g in enumerate(named)}
+                  | {f"t{i}": g[3] for i, g in enumerate(named)})
+        np.savez_compressed(cache, n=len(named), hosts=np.array([g[0] for g in named]),
+                            **arrays)  # type: ignore[arg-type]
+    return named
+
+
+def new_model() -> Any:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.08, subsample=0.8,
+                                      min_samples_leaf=20, random_state=0)
+
+
+def out_of_fold(groups: list[tuple[np.ndarray, np.ndarray]], folds: int = 5) -> list[np.ndarray]:
+    """Per scan, the logit of a model fitted on the other folds (scan i is in fold i % folds)."""
+    out: list[np.ndarray] = [np.zeros(0)] * len(groups)
+    for fold in range(folds):
+        fit = [g for i, g in enumerate(groups) if i % folds != fold]
+        held = [i for i in range(len(groups)) if i % folds == fold]
+        if not held:
+            continue
+        m = new_model().fit(np.concatenate([g[0] for g in fit]), np.concatenate([g[1] for g in fit]))
+        for i in held:
+            p = np.clip(m.predict_proba(groups[i][0])[:, 1], 1e-6, 1 - 1e-6)
+            out[i] = np.log(p / (1 - p))
+    return out
 
 
 def main() -> None:
@@ -68,47 +122,15 @@ def main() -> None:
     args = ap.parse_args()
     from onnx import __version__ as _onnx_version  # noqa: F401  (the export needs onnx)
     from skl2onnx import to_onnx
-    from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
-    named: list[tuple[str, np.ndarray, np.ndarray]] = []  # (host, features, labels) per simulated scan
-    if args.cache and os.path.exists(args.cache):
-        z = np.load(args.cache)
-        names = [str(n) for n in z["hosts"]] if "hosts" in z else [""] * int(z["n"])
-        named = [(names[i], z[f"x{i}"], z[f"y{i}"]) for i in range(int(z["n"]))]
-    else:
-        t0 = time.time()
-        for h_i, host in enumerate(training_hosts()):
-            n = 10 if host.volume.shape[0] * host.volume.spacing[0] > 150 else 3
-            for k in range(args.scans):
-                seed = TRAIN_SEED0 + 100 * h_i + k
-                named.append((host.name, *scan_examples(host, seed, n)))
-                print(f"{host.name} seed {seed}: {len(named[-1][2])} candidates, {int(named[-1][2].sum())} "
-                      f"positive ({time.time() - t0:.0f} s)", flush=True)
-        if args.cache:
-            arrays = {f"x{i}": g[1] for i, g in enumerate(named)} | {f"y{i}": g[2] for i, g in enumerate(named)}
-            np.savez_compressed(args.cache, n=len(named), hosts=np.array([g[0] for g in named]),
-                                **arrays)  # type: ignore[arg-type]
-    groups = [(x, y) for name, x, y in named if name not in args.without]
-    used_hosts = sorted({name for name, _, _ in named if name not in args.without})
-
-    def new_model() -> GradientBoostingClassifier:
-        return GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.08, subsample=0.8,
-                                          min_samples_leaf=20, random_state=0)
+    named = load_or_build(args.cache, args.scans)
+    groups = [(x, y) for name, x, y, _ in named if name not in args.without]
+    used_hosts = sorted({name for name, *_ in named if name not in args.without})
 
     # out-of-fold scores for the calibration, folds by scan
-    oof_logit: list[np.ndarray] = []
-    oof_y: list[np.ndarray] = []
-    for fold in range(5):
-        fit = [g for i, g in enumerate(groups) if i % 5 != fold]
-        held = [g for i, g in enumerate(groups) if i % 5 == fold]
-        if not held:
-            continue
-        m = new_model().fit(np.concatenate([g[0] for g in fit]), np.concatenate([g[1] for g in fit]))
-        p = np.clip(m.predict_proba(np.concatenate([g[0] for g in held]))[:, 1], 1e-6, 1 - 1e-6)
-        oof_logit.append(np.log(p / (1 - p)))
-        oof_y.append(np.concatenate([g[1] for g in held]))
-    logit, y_cal = np.concatenate(oof_logit), np.concatenate(oof_y)
+    logit = np.concatenate(out_of_fold(groups))
+    y_cal = np.concatenate([g[1] for g in groups])
     cal = LogisticRegression(C=1.0).fit(logit[:, None], y_cal)
     a, b = float(cal.coef_[0, 0]), float(cal.intercept_[0])
     pc = 1 / (1 + np.exp(-(a * logit + b)))
