@@ -26,24 +26,32 @@ import numpy as np
 
 from dualsign.analyzers.ct_nodule.classify import CARD_FILE, MODEL_FILE
 from dualsign.analyzers.ct_nodule.detect import FEATURES, find_candidates
-from dualsign.analyzers.ct_nodule.lungs import segment_lungs
+from dualsign.analyzers.ct_nodule.lungs import LungMasks, segment_lungs
+from dualsign.analyzers.ct_nodule.read import CTVolume
 from dualsign.analyzers.ct_nodule.validation.hosts import Host, lesion_avoid_list, near_real_lesion, training_hosts
 from dualsign.analyzers.ct_nodule.validation.kernel import random_sharpen
-from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
+from dualsign.analyzers.ct_nodule.validation.simulate import SimulatedNodule, simulate_scan
 
 TRAIN_SEED0 = 1000
 SCALE_FIT = (0.5, 2.0)  # candidate radius / nodule radius for a positive
 
 
-def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and, per candidate, the simulated nodule it hits (-1: none) of one simulated scan."""
+def simulated_scan(host: Host, seed: int, n_nodules: int) -> tuple[CTVolume, LungMasks, list[SimulatedNodule]]:
+    """One training scan: the host with `n_nodules` simulated nodules (and its sharp-kernel look), its lungs, the
+    truth."""
     vol = host.volume
     hu, truth = simulate_scan(vol.hu, vol.spacing, vol.index_to_lps, host.thickness_mm, n_nodules, seed,
                               avoid=lesion_avoid_list(host))
     if host.sharpen:
         hu = random_sharpen(hu, vol.spacing, seed)[0]
     scan = type(vol)(hu, vol.spacing, vol.origin, vol.axes, host.thickness_mm)
-    lungs = segment_lungs(scan)
+    return scan, segment_lungs(scan), truth
+
+
+def scan_examples(host: Host, seed: int, n_nodules: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and, per candidate, the simulated nodule it hits (-1: none) of one simulated scan."""
+    vol = host.volume
+    scan, lungs, truth = simulated_scan(host, seed, n_nodules)
     # The shipped classifier was fitted without the pleural pool's candidates (it scores them, features of the
     # wall-filled image); fitting on them too is a change of model, not a reproduction of this one.
     cands = find_candidates(scan, lungs, pleural_pool=False)

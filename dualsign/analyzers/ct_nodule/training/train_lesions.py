@@ -29,13 +29,15 @@ import numpy as np
 from dualsign.analyzers.ct_nodule.classify import CARD_FILE, LESION_MODEL_FILE, load_card
 from dualsign.analyzers.ct_nodule.detect import find_candidates
 from dualsign.analyzers.ct_nodule.lesions import LESION_FEATURES, form_lesions, lesion_features
-from dualsign.analyzers.ct_nodule.lungs import segment_lungs
 from dualsign.analyzers.ct_nodule.masses import find_masses
 from dualsign.analyzers.ct_nodule.segment import Segmentation
-from dualsign.analyzers.ct_nodule.training.train_candidates import TRAIN_SEED0, load_or_build, new_model
-from dualsign.analyzers.ct_nodule.validation.hosts import Host, lesion_avoid_list, near_real_lesion, training_hosts
-from dualsign.analyzers.ct_nodule.validation.kernel import random_sharpen
-from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
+from dualsign.analyzers.ct_nodule.training.train_candidates import (
+    TRAIN_SEED0,
+    load_or_build,
+    new_model,
+    simulated_scan,
+)
+from dualsign.analyzers.ct_nodule.validation.hosts import Host, near_real_lesion, training_hosts
 
 FOLDS = 5
 THRESHOLD = 0.02  # outline down to this candidate confidence, as the evaluation does
@@ -60,13 +62,7 @@ def _candidate_scorer(model: Any, a: float, b: float) -> Any:
 
 def scan_lesions(host: Host, seed: int, n_nodules: int, score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                                 np.ndarray]:
-    vol = host.volume
-    hu, truth = simulate_scan(vol.hu, vol.spacing, vol.index_to_lps, host.thickness_mm, n_nodules, seed,
-                              avoid=lesion_avoid_list(host))
-    if host.sharpen:
-        hu = random_sharpen(hu, vol.spacing, seed)[0]
-    scan = type(vol)(hu, vol.spacing, vol.origin, vol.axes, host.thickness_mm)
-    lungs = segment_lungs(scan)
+    scan, lungs, truth = simulated_scan(host, seed, n_nodules)
     cands = find_candidates(scan, lungs)
     probs = score(np.stack([c.features for c in cands])) if cands else np.zeros(0)
     lesions, _ = form_lesions(scan, lungs, find_masses(scan, lungs), cands, probs, THRESHOLD)
