@@ -3,7 +3,8 @@
     python benchmarks/ct_bare_hosts.py [--thresholds 0.5 0.99]
 
 For each evaluation and training host: its candidates (`find_candidates`) and how many the classifier scores at or
-above each threshold. The hosts' real lesions are included (their candidates are counted like any other). Retrain
+above each threshold, and the analyzer's findings at or above it (lesions after the lesion classifier, masses
+included). The hosts' real lesions are included (their candidates and findings are counted like any other). Retrain
 with `train_candidates --without HOST` and run this again to compare models (BENCHMARKS.md, "Sharp-kernel training
 scans").
 """
@@ -16,7 +17,7 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from dualsign.analyzers.ct_nodule import classify  # noqa: E402
+from dualsign.analyzers.ct_nodule import CTNoduleAnalyzer, classify  # noqa: E402
 from dualsign.analyzers.ct_nodule.detect import find_candidates  # noqa: E402
 from dualsign.analyzers.ct_nodule.lungs import segment_lungs  # noqa: E402
 from dualsign.analyzers.ct_nodule.validation.hosts import evaluation_hosts, training_hosts  # noqa: E402
@@ -35,10 +36,14 @@ def main() -> None:
                 continue
             cands = find_candidates(host.volume, segment_lungs(host.volume))
             probs = classify.score_candidates(cands)
+            found = CTNoduleAnalyzer(report_probability=min(args.thresholds)).analyze_volume(host.volume).raw
+            conf = [f["confidence"] for f in found["findings"]]
             rows.append({"split": split, "host": host.name, "candidates": len(cands),
-                         **{f">={t:g}": int((probs >= t).sum()) for t in args.thresholds}})
+                         **{f">={t:g}": int((probs >= t).sum()) for t in args.thresholds},
+                         **{f"findings>={t:g}": sum(c >= t for c in conf) for t in args.thresholds}})
             print(json.dumps(rows[-1]), flush=True)
-    print(json.dumps({"weights_sha256": classify.weights_sha256(), "classifier": classify.source()}))
+    print(json.dumps({"weights_sha256": classify.weights_sha256(), "classifier": classify.source(),
+                      "lesion_classifier": getattr(classify, "lesion_source", lambda: "none")()}))
 
 
 if __name__ == "__main__":

@@ -170,9 +170,12 @@ def _rois(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
 
 def test_pacs_forwards_ct_and_receives_nodule_rois_and_key_images(gateway: Gateway, orthanc: Orthanc, runtime: Runtime,
                                                                   tmp_path: Path) -> None:
-    """A real CT series (LIDC-IDRI-0001, 11 slices) from the PACS: analysed, one AI mark rejected, signed; the
-    verified SR carries each kept nodule as an ellipse in the series' frame of reference with its
-    measurements, and the kept nodules' key images arrive as Secondary Capture in the same study."""
+    """A real CT series (LIDC-IDRI-0001, 11 slices) from the PACS: analysed; the AI's marks kept, a nodule the
+    physician adds kept, a second added mark taken back (rejected); signed. The verified SR carries each kept
+    nodule as an ellipse in the series' frame of reference with its measurements (the AI's as the analyzer measured
+    them, the added one as the physician entered it), the rejected mark not at all; the AI marks' key images arrive
+    as Secondary Capture in the same study. (That a rejected AI mark's key image stays out is checked in
+    tests/web/test_ct_api.py: on this slab the AI marks the readers' nodule alone.)"""
     slab = sorted((DEMO_SAMPLES / "lidc-idri-0001-slab").iterdir())
     ids = [orthanc.post("/instances", p.read_bytes())["ID"] for p in slab]
     orthanc.post("/modalities/dualsign/store", {"Resources": ids, "Synchronous": True})
@@ -182,13 +185,22 @@ def test_pacs_forwards_ct_and_receives_nodule_rois_and_key_images(gateway: Gatew
     doc = login_cached(c, "physician.a")
     assert wait_for_status(c, doc, exam_id, {"preliminary", "qc_failed"}, timeout=240)["status"] == "preliminary"
     items = c.get(f"/api/exams/{exam_id}/findings", headers=doc).json()["items"]
-    nodules = [f for f in items if f["kind"] in ("nodule", "mass")]
-    assert len(nodules) >= 2, "needs one mark to keep and one to reject"
-    rejected, kept = nodules[-1], nodules[:-1]
+    ai = [f for f in items if f["kind"] in ("nodule", "mass")]
+    assert ai, "the LIDC-IDRI-0001 nodule must be marked"
     review_all(c, doc, exam_id)
+    x, y, z = ai[0]["location"]["center_mm"]
+    marks = []
+    for dx, long_mm in ((-60.0, 6.0), (-80.0, 5.0)):
+        r = c.post(f"/api/exams/{exam_id}/findings", headers=doc, json={
+            "kind": "nodule", "label": f"Solid nodule {long_mm:g} mm", "location": {"center_mm": [x + dx, y, z]},
+            "measurements": {"long_axis_mm": long_mm, "short_axis_mm": long_mm - 1.0}})
+        assert r.status_code == 201, r.text
+        marks.append(r.json())
+    added, rejected = marks
     r = c.post(f"/api/exams/{exam_id}/findings/{rejected['id']}/decision", headers=doc,
-               json={"decision": "rejected", "reason": "vessel"})
+               json={"decision": "rejected", "reason": "a vessel on review"})
     assert r.status_code == 200, r.text
+    kept = [*ai, added]
     r = c.post(f"/api/exams/{exam_id}/sign", headers=doc, json={"password": PASSWORD, "impression": "Nodule LLZ."})
     assert r.status_code == 200, r.text
 
@@ -211,8 +223,8 @@ def test_pacs_forwards_ct_and_receives_nodule_rois_and_key_images(gateway: Gatew
     dump = subprocess.run([dcmtk("dsrdump"), str(sr_file)], capture_output=True, text=True, timeout=30)
     assert dump.returncode == 0 and "E:" not in dump.stderr, dump.stderr
 
-    key_images = _instances(orthanc, "OT", len(kept))
-    assert len(key_images) == len(kept)  # the rejected mark's image is not sent
+    key_images = _instances(orthanc, "OT", len(ai))
+    assert len(key_images) == len(ai)  # the AI's kept marks; an added mark has no key image
     for sc in key_images:
         assert sc.StudyInstanceUID == source.StudyInstanceUID and sc.PatientID == source.PatientID
         assert sc.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and sc.pixel_array.ndim == 3

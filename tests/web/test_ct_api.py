@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,10 +17,12 @@ from sqlalchemy import select
 
 from dualsign.app import create_app
 from dualsign.audit.models import AuditEvent
+from dualsign.reports import service as reports
+from dualsign.reports.models import Report
 from dualsign.runtime import Runtime
 from tests.conftest import DEMO_SAMPLES
-from tests.core.client import login_cached, upload, wait_for_status
-from tests.core.network import build_network
+from tests.core.client import login_cached, review_all, upload, wait_for_status
+from tests.core.network import PASSWORD, build_network
 
 SLAB = DEMO_SAMPLES / "lidc-idri-0001-slab"
 
@@ -94,3 +97,28 @@ def test_ct_exam_key_images_and_viewer(client: TestClient, runtime: Runtime) -> 
     with runtime.db.session() as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.object_type == "ct-volume",
                                                   AuditEvent.outcome == "success")).all()
+
+
+def test_a_rejected_ai_mark_brings_no_key_image_into_the_signed_version(client: TestClient, runtime: Runtime) -> None:
+    """The preliminary version carries the key image of every AI mark; once the physician rejects a mark and signs,
+    the signed version's key images (what goes to the PACS) leave the rejected one out."""
+    exam = _ct_exam(client)
+    assert exam["status"] == "preliminary", exam
+    doc = login_cached(client, "physician.a")
+    nodules = [f for f in review_all(client, doc, exam["id"]) if f["kind"] in ("nodule", "mass")]
+    assert nodules, "the LIDC-IDRI-0001 nodule must be marked"
+    rejected = nodules[0]
+    r = client.post(f"/api/exams/{exam['id']}/findings/{rejected['id']}/decision", headers=doc,
+                    json={"decision": "rejected", "reason": "not a nodule on review"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/exams/{exam['id']}/sign", headers=doc, json={"password": PASSWORD, "impression": "None."})
+    assert r.status_code == 200, r.text
+    with runtime.db.session() as s:
+        versions = s.scalars(select(Report).where(Report.exam_id == exam["id"]).order_by(Report.version)).all()
+        assert [v.status for v in versions][0] == "preliminary" and versions[-1].status == "final"
+        before, after = ({name for name, _ in reports.key_images(s, runtime.store, exam["id"],
+                                                                 json.loads(v.content_json))}
+                         for v in (versions[0], versions[-1]))
+    names = {f["location"]["key_image"] for f in nodules}
+    assert before == names
+    assert after == names - {rejected["location"]["key_image"]}

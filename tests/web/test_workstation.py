@@ -281,9 +281,9 @@ def test_technologist_sees_qc_failures(browser: Any, stack: dict[str, Any]) -> N
 
 def test_ct_review_reject_false_positive_sign_claim(browser: Any, stack: dict[str, Any]) -> None:
     """The issue's path on a real chest CT: worklist (critical ECG first) -> open the CT -> the viewer scrolls
-    and marks the nodules -> reject a false positive (an AI mark more than 15 mm from the four readers'
-    nodule, the only nodule >= 3 mm they marked on these slices) -> sign -> final with both signatures ->
-    the billing user sees the claim."""
+    and marks the nodules -> add a mark -> reject an AI mark with a reason -> sign -> final with both signatures
+    -> the billing user sees the claim. On these slices the AI marks the four readers' nodule alone (the only
+    nodule >= 3 mm they marked), so the mark rejected here is that one: the test is of the reject path."""
     base, exam_id = stack["base"], stack["ct"]
     s = Steps(browser, base, "8-ct")
     s.login("physician.a")
@@ -300,8 +300,8 @@ def test_ct_review_reject_false_positive_sign_claim(browser: Any, stack: dict[st
         marks = list(csv.DictReader(fh))
     readers = [sum(float(m[f"centroid_{a}_mm"]) for m in marks) / len(marks) for a in "xyz"]
     ai_nodule = next(f for f in httpx.get(f"{base}/api/exams/{exam_id}/findings", headers=doctor).json()["items"]
-                     if f["kind"] in ("nodule", "mass")
-                     and math.dist(f["location"]["center_mm"], readers) > 15.0)
+                     if f["kind"] in ("nodule", "mass"))
+    assert math.dist(ai_nodule["location"]["center_mm"], readers) < 15.0  # the readers' nodule
     ai_card = s.page.locator(f'#findings .finding[data-finding-id="{ai_nodule["id"]}"]')
     # the viewer opens on the first marked nodule's slice, with its mark drawn
     assert int(canvas.get_attribute("data-slice")) == nodule["center_voxel"][0]
@@ -339,12 +339,12 @@ def test_ct_review_reject_false_positive_sign_claim(browser: Any, stack: dict[st
             card = s.page.locator(f'#findings .finding[data-finding-id="{f["id"]}"]')
             card.locator(".f-accept").click()
             s.page.wait_for_selector(f'#findings .finding[data-finding-id="{f["id"]}"][data-state="accepted"]')
-    # the AI's findings are all decided; now reject one AI finding as a false positive to check the path
+    # the AI's findings are all decided; now reject one AI finding to check the path
     ai_card.locator(".f-reject").click()
-    ai_card.locator(".f-reason").fill("Vessel bifurcation, not a nodule")
+    ai_card.locator(".f-reason").fill("Not confirmed on review (test of the reject path)")
     ai_card.locator(".f-reject-confirm").click()
     s.page.wait_for_selector("#findings .finding[data-state='rejected']")
-    s.page.fill("#impression", "No suspicious nodule after review; vessel bifurcation marked by the AI rejected.")
+    s.page.fill("#impression", "Nodule marked by the physician; the AI mark rejected on review.")
     s.shot("ct-reviewed")
     s.page.click("#sign")
     s.page.fill("#sign-password", PASSWORD)
@@ -358,7 +358,8 @@ def test_ct_review_reject_false_positive_sign_claim(browser: Any, stack: dict[st
 
     signed = [r for r in httpx.get(f"{base}/api/exams/{exam_id}/reports", headers=doctor).json()["items"]
               if r["status"] == "final"][0]
-    assert [f["reason"] for f in signed["content"]["rejected_ai_findings"]] == ["Vessel bifurcation, not a nodule"]
+    reason = "Not confirmed on review (test of the reject path)"
+    assert [f["reason"] for f in signed["content"]["rejected_ai_findings"]] == [reason]
     billing = Steps(browser, base, "9-ct-billing")
     billing.login("billing.a")
     billing.page.wait_for_selector(f'#claims-table tr[data-exam-id="{exam_id}"]')
