@@ -23,7 +23,7 @@ from dualsign.analyzers.ct_nodule import classify, qc
 from dualsign.analyzers.ct_nodule.detect import find_candidates
 from dualsign.analyzers.ct_nodule.followup import compare
 from dualsign.analyzers.ct_nodule.keyimage import key_image
-from dualsign.analyzers.ct_nodule.lesions import MAX_SEGMENTED, form_lesions
+from dualsign.analyzers.ct_nodule.lesions import LESION_FLOOR, MAX_SEGMENTED, form_lesions
 from dualsign.analyzers.ct_nodule.lungrads import NoduleForRads, exam_category, nodule_category
 from dualsign.analyzers.ct_nodule.lungs import LungMasks, segment_lungs
 from dualsign.analyzers.ct_nodule.masses import Mass, find_masses
@@ -98,7 +98,7 @@ class CTNoduleAnalyzer:
         cands = find_candidates(vol, lungs)
         probs = classify.score_candidates(cands)
         lesions, not_outlined = form_lesions(vol, lungs, find_masses(vol, lungs), cands, probs,
-                                             self.report_probability)
+                                             min(LESION_FLOOR, self.report_probability), self.report_probability)
         # The outline sees what the candidate's patch does not (a vessel running through, a branching shape): the
         # lesion classifier gives each outlined lesion its confidence, and a lesion it puts under the operating
         # point is not reported.

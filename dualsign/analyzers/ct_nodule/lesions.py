@@ -20,6 +20,9 @@ from dualsign.analyzers.ct_nodule.segment import Segmentation, segment
 
 MIN_DIAMETER_MM = 4.0
 MAX_SEGMENTED = 40  # most likely candidates measured per exam (bounds the time per exam)
+# Candidates down to this confidence are outlined, whatever the operating point: the lesion classifier learned from
+# lesions formed so (a lesion formed from fewer candidates would take in fewer of them and read differently).
+LESION_FLOOR = 0.02
 LESION_FEATURES = (
     "candidate_logit", "candidates", "long_axis_mm", "short_axis_mm", "volume_mm3", "compactness", "extent_ratio",
     "mean_hu", "max_hu", "contrast_hu", "solid_fraction", "elongation", "border_fraction", "fill_ratio", "attached",
@@ -35,13 +38,15 @@ class Lesion:
 
 
 def form_lesions(vol: CTVolume, lungs: LungMasks, masses: list[Mass], cands: list[Candidate], probs: np.ndarray,
-                 threshold: float) -> tuple[list[Lesion], int]:
+                 threshold: float, counted: float | None = None) -> tuple[list[Lesion], int]:
     """Outline the candidates at or above `threshold` (the MAX_SEGMENTED likeliest), largest first, merging each
-    candidate that falls inside a lesion already outlined; and the number of candidates above it never outlined."""
+    candidate that falls inside a lesion already outlined; and the number of candidates at or above `counted`
+    (default `threshold`) never outlined."""
     sp = np.array(vol.spacing)
     lesions = [Lesion(m, m.score) for m in masses]
-    above = int(np.sum(probs >= threshold))
     likely = [int(i) for i in np.argsort(-probs)[:MAX_SEGMENTED] if probs[i] >= threshold]
+    level = threshold if counted is None else counted
+    not_outlined = int(np.sum(probs >= level)) - sum(1 for i in likely if probs[i] >= level)
     # Largest first, so a nodule is measured from its own scale, not from a vessel-sized peak inside it.
     accepted = sorted(likely, key=lambda i: (-cands[i].radius_mm, -probs[i]))
 
@@ -75,7 +80,7 @@ def form_lesions(vol: CTVolume, lungs: LungMasks, masses: list[Mass], cands: lis
             absorb(les, p)
             continue
         lesions.append(Lesion(seg, p))
-    return lesions, above - len(likely)
+    return lesions, not_outlined
 
 
 def lesion_features(les: Lesion) -> np.ndarray:

@@ -6,7 +6,7 @@ F is the candidate cache of `train_candidates --cache F` (the same training scan
 simulated again (same host, seed and sharp-kernel look), its candidates scored by a candidate model fitted on the
 other folds of F (5 folds by scan, as the calibration), so the lesion classifier learns from candidate confidences
 as they are on a scan the candidate model never saw, not from its fitted ones. The candidates are outlined as the
-analyzer does (`lesions.form_lesions`, threshold 0.02 as in the evaluation) and every outlined lesion becomes an
+analyzer does (`lesions.form_lesions` down to `LESION_FLOOR`) and every outlined lesion becomes an
 example: positive when its centre lies within a simulated nodule's radius of the nodule's centre (the LUNA16 hit
 rule), negative otherwise; lesions at a host's real lesion and mass-stage lesions are left out.
 The lesion model is fitted on all scans; its logistic calibration on out-of-fold scores (folds by scan). The
@@ -28,7 +28,7 @@ import numpy as np
 
 from dualsign.analyzers.ct_nodule.classify import CARD_FILE, LESION_MODEL_FILE, load_card
 from dualsign.analyzers.ct_nodule.detect import find_candidates
-from dualsign.analyzers.ct_nodule.lesions import LESION_FEATURES, form_lesions, lesion_features
+from dualsign.analyzers.ct_nodule.lesions import LESION_FEATURES, LESION_FLOOR, form_lesions, lesion_features
 from dualsign.analyzers.ct_nodule.masses import find_masses
 from dualsign.analyzers.ct_nodule.segment import Segmentation
 from dualsign.analyzers.ct_nodule.training.train_candidates import (
@@ -40,7 +40,6 @@ from dualsign.analyzers.ct_nodule.training.train_candidates import (
 from dualsign.analyzers.ct_nodule.validation.hosts import Host, near_real_lesion, training_hosts
 
 FOLDS = 5
-THRESHOLD = 0.02  # outline down to this candidate confidence, as the evaluation does
 RATES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 # per lesion: features, label, diameter of the nodule hit (0: none); per scan: diameters of all nodules
 ScanLesions = tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -65,7 +64,7 @@ def scan_lesions(host: Host, seed: int, n_nodules: int, score: Any) -> tuple[np.
     scan, lungs, truth = simulated_scan(host, seed, n_nodules)
     cands = find_candidates(scan, lungs)
     probs = score(np.stack([c.features for c in cands])) if cands else np.zeros(0)
-    lesions, _ = form_lesions(scan, lungs, find_masses(scan, lungs), cands, probs, THRESHOLD)
+    lesions, _ = form_lesions(scan, lungs, find_masses(scan, lungs), cands, probs, LESION_FLOOR)
     xs, ys, hit_d = [], [], []
     for les in lesions:
         if not isinstance(les.shape, Segmentation):
