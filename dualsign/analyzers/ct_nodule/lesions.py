@@ -8,11 +8,13 @@ separate detections it took in. Those are the lesion features.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from dualsign.analyzers.ct_nodule.detect import Candidate
+from dualsign.analyzers.ct_nodule.grid import WORKERS
 from dualsign.analyzers.ct_nodule.lungs import LungMasks
 from dualsign.analyzers.ct_nodule.masses import Mass
 from dualsign.analyzers.ct_nodule.read import CTVolume
@@ -66,20 +68,26 @@ def form_lesions(vol: CTVolume, lungs: LungMasks, masses: list[Mass], cands: lis
             les.candidate_probability = max(les.candidate_probability, p)
             les.candidates += 1
 
-    for i in accepted:
-        c, p = cands[i], float(probs[i])
-        les = known(c.center_index)
-        if les is not None:
-            absorb(les, p)
-            continue
-        seg = segment(vol, c.center_index, c.radius_mm, lungs.closed, lungs.factor)
-        if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM:
-            continue
-        les = known(seg.center_index)
-        if les is not None:
-            absorb(les, p)
-            continue
-        lesions.append(Lesion(seg, p))
+    # Outlines do not depend on one another, only which are needed does: they are computed ahead on WORKERS threads
+    # (scipy releases the GIL) and taken in order; one not needed (its centre fell in a lesion) is cancelled.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        outlines = {i: pool.submit(segment, vol, cands[i].center_index, cands[i].radius_mm, lungs.closed,
+                                   lungs.factor) for i in accepted}
+        for i in accepted:
+            c, p = cands[i], float(probs[i])
+            les = known(c.center_index)
+            if les is not None:
+                outlines[i].cancel()
+                absorb(les, p)
+                continue
+            seg = outlines[i].result()
+            if not seg.ok or seg.long_axis_mm < MIN_DIAMETER_MM:
+                continue
+            les = known(seg.center_index)
+            if les is not None:
+                absorb(les, p)
+                continue
+            lesions.append(Lesion(seg, p))
     return lesions, not_outlined
 
 
