@@ -32,6 +32,15 @@ LIMITATIONS = (
 )
 
 
+def _training_data(card: dict[str, object]) -> str:
+    """The candidate classifier's training data and, when its weights are verified, the lesion classifier's."""
+    text = f"Candidate classifier: {card.get('training_data')}"
+    lesion = card.get("lesion_classifier")
+    if classify.lesion_source() == "learned" and isinstance(lesion, dict):
+        text += f" Lesion classifier: {lesion.get('training_data')}."
+    return text
+
+
 def model_card() -> ModelCard:
     card = classify.load_card()
     sha = classify.weights_sha256()
@@ -46,7 +55,7 @@ def model_card() -> ModelCard:
             "Lung-RADS v2022, follow-up growth) for review and signature by a licensed physician; not for "
             "unsupervised diagnosis."
         ),
-        training_data=str(card.get("training_data")) if verified and card else
+        training_data=_training_data(card) if verified and card else
         "Rule-based candidate scoring only (weights missing or not matching card.json).",
         accuracy=dict(card.get("accuracy", {})) if verified and card else {"see": "BENCHMARKS.md"},
         weights_sha256=weights,

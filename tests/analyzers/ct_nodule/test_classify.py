@@ -10,6 +10,7 @@ import pytest
 
 from dualsign.analyzers.ct_nodule import classify
 from dualsign.analyzers.ct_nodule.lesions import Lesion
+from dualsign.analyzers.ct_nodule.model_card import model_card
 from dualsign.analyzers.ct_nodule.segment import Segmentation
 
 
@@ -35,6 +36,7 @@ def test_the_shipped_lesion_classifier_is_verified_and_sets_the_confidence(fresh
     classify.score_lesions(lesions)
     assert 0.0 < lesions[0].probability < 1.0
     assert lesions[0].probability != lesions[0].candidate_probability
+    assert "Lesion classifier:" in model_card().training_data  # the card names both learned parts
 
 
 def test_a_lesion_model_file_that_does_not_match_its_card_is_not_used(
@@ -46,3 +48,4 @@ def test_a_lesion_model_file_that_does_not_match_its_card_is_not_used(
     lesions = _lesions()
     classify.score_lesions(lesions)
     assert lesions[0].probability == lesions[0].candidate_probability
+    assert "Lesion classifier:" not in model_card().training_data
