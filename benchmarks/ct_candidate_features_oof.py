@@ -19,8 +19,8 @@ import numpy as np
 
 from dualsign.analyzers.ct_nodule.detect import FEATURES
 from dualsign.analyzers.ct_nodule.training.train_candidates import load_or_build, new_model, out_of_fold
-
-RATES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+from dualsign.analyzers.ct_nodule.validation.froc import FP_RATES as RATES
+from dualsign.analyzers.ct_nodule.validation.froc import sensitivity_at_fp_rates
 
 
 def by_host(groups: list[tuple[np.ndarray, np.ndarray]], hosts: list[str]) -> list[np.ndarray]:
@@ -37,19 +37,13 @@ def by_host(groups: list[tuple[np.ndarray, np.ndarray]], hosts: list[str]) -> li
 
 
 def froc(scores: list[np.ndarray], labels: list[np.ndarray], nodules: list[np.ndarray]) -> list[float]:
+    """A nodule's score is its best positive candidate's; every negative candidate is a false positive."""
     best: list[float] = []
     fps: list[float] = []
     for s, y, t in zip(scores, labels, nodules, strict=True):
         fps += list(s[y == 0])
         best += [float(s[(y == 1) & (t == k)].max()) for k in np.unique(t[y == 1])]
-    fp_sorted = np.sort(np.array(fps))[::-1]
-    hit = np.array(best)
-    out = []
-    for rate in RATES:
-        k = int(np.floor(rate * len(scores)))
-        thr = fp_sorted[k] if k < len(fp_sorted) else -np.inf
-        out.append(float(np.mean(hit > thr)))
-    return out
+    return [sens for sens, _ in sensitivity_at_fp_rates(best, fps, len(scores), RATES)]
 
 
 def main() -> None:

@@ -27,23 +27,16 @@ from dualsign.analyzers.ct_nodule import CTNoduleAnalyzer
 from dualsign.analyzers.ct_nodule.analyzer import REPORT_PROBABILITY
 from dualsign.analyzers.ct_nodule.classify import CARD_FILE
 from dualsign.analyzers.ct_nodule.read import CTVolume
+from dualsign.analyzers.ct_nodule.validation.froc import FP_RATES, sensitivity_at_fp_rates
 from dualsign.analyzers.ct_nodule.validation.hosts import evaluation_hosts, lesion_avoid_list, near_real_lesion
 from dualsign.analyzers.ct_nodule.validation.simulate import simulate_scan
 
-FP_RATES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
-
-def froc(hits: list[tuple[float, float]], fps: list[float], n_truth: int, n_scans: int) -> dict[str, Any]:
-    """Sensitivity at each FP/scan rate; hits are (best confidence, size) per truth nodule (0 if missed)."""
-    conf_hit = np.array([h for h, _ in hits])
-    fp_conf = np.sort(np.array(fps))[::-1]
-    out: dict[str, Any] = {}
-    for rate in FP_RATES:
-        k = int(np.floor(rate * n_scans))  # allowed false positives in total
-        thr = fp_conf[k] if k < len(fp_conf) else 0.0  # strictly above the (k+1)-th FP confidence
-        sens = float(np.mean(conf_hit > thr)) if n_truth else float("nan")
-        out[f"{rate:g}"] = {"sensitivity": round(sens, 4), "threshold": round(float(thr), 4)}
-    return out
+def froc(hits: list[float], fps: list[float], n_scans: int) -> dict[str, Any]:
+    """Sensitivity at each FP/scan rate; hits are the best confidence per truth nodule (0 if missed)."""
+    points = sensitivity_at_fp_rates(hits, fps, n_scans, FP_RATES, floor=0.0)
+    return {f"{rate:g}": {"sensitivity": round(sens, 4), "threshold": round(thr, 4)}
+            for rate, (sens, thr) in zip(FP_RATES, points, strict=True)}
 
 
 def measurement(found: list[dict[str, Any]], diameter_key: str, volume_key: str) -> dict[str, Any]:
@@ -141,8 +134,8 @@ def main() -> int:
 
     big = [t for t in truths if t["diameter_mm"] >= 6.0]
     res: dict[str, Any] = {"scans": n_scans, "nodules": len(truths), "nodules_ge_6mm": len(big)}
-    res["froc_ge_6mm"] = froc([(t["confidence"], t["diameter_mm"]) for t in big], fps, len(big), n_scans)
-    res["froc_all_ge_4mm"] = froc([(t["confidence"], t["diameter_mm"]) for t in truths], fps, len(truths), n_scans)
+    res["froc_ge_6mm"] = froc([t["confidence"] for t in big], fps, n_scans)
+    res["froc_all_ge_4mm"] = froc([t["confidence"] for t in truths], fps, n_scans)
     op = REPORT_PROBABILITY
     res["operating_point"] = {
         "confidence_threshold": op,

@@ -37,10 +37,11 @@ from dualsign.analyzers.ct_nodule.training.train_candidates import (
     new_model,
     simulated_scan,
 )
+from dualsign.analyzers.ct_nodule.validation.froc import FP_RATES as RATES
+from dualsign.analyzers.ct_nodule.validation.froc import sensitivity_at_fp_rates
 from dualsign.analyzers.ct_nodule.validation.hosts import Host, near_real_lesion, training_hosts
 
 FOLDS = 5
-RATES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 # per lesion: features, label, diameter of the nodule hit (0: none); per scan: diameters of all nodules
 ScanLesions = tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -124,13 +125,7 @@ def froc(scores: list[np.ndarray], data: list[ScanLesions], min_mm: float) -> li
         for size in sizes[sizes >= min_mm]:
             mine = s[(y == 1) & np.isclose(d, size)]
             best.append(float(mine.max()) if mine.size else -np.inf)
-    fp_sorted = np.sort(np.array(fps))[::-1]
-    out = []
-    for rate in RATES:
-        k = int(np.floor(rate * len(scores)))
-        thr = fp_sorted[k] if k < len(fp_sorted) else -np.inf
-        out.append(float(np.mean(np.array(best) > thr)))
-    return out
+    return [sens for sens, _ in sensitivity_at_fp_rates(best, fps, len(scores), RATES)]
 
 
 def main() -> None:
