@@ -1,7 +1,7 @@
 """Wave boundaries vs the QT Database cardiologist marks (annotator 1, `.q1c`).
 
     python benchmarks/ecg_delineation_eval.py [--data /work/shared/data/ecg/qtdb] [--records sel100 ...]
-        [--half A|B] [--median-beat] [--per-record t_off] [--no-withhold] [--analyzer]
+        [--half A|B] [--median-beat] [--per-record t_off] [--no-withhold] [--analyzer] [--write-card]
 
 Beats: each marked beat is matched to the nearest beat of our detector (`detect_qrs` on both leads) when
 that is within 100 ms of the marked QRS peak; unmatched marks count as missed. Leads: the delineator sees
@@ -25,6 +25,7 @@ without withholding). `--no-withhold` scores every boundary the delineator finds
 `--analyzer` scores what the analyzer reports instead: `beats[]` (sample, p_on, qrs_on, qrs_off, t_off) of
 `ECGAnalyzer().analyze_record` on each record, i.e. after its median removal and QC lead selection (in sel42 the
 clipped lead 0 is left out); `withheld` then counts the boundaries that the same path finds without withholding.
+`--analyzer --write-card` puts those pooled figures in the model card (`weights/card.json`, section "delineation").
 
 All 55 records are development data: nothing is held out. The delineator's numeric settings (QRS activity
 fractions, smoothing and hold times, onset correction; trapezium far points; T-peak and T-end search limits;
@@ -54,8 +55,8 @@ CSE_SD = {"p_on": 10.2, "p_off": 12.7, "qrs_on": 6.5, "qrs_off": 11.6, "t_off": 
 BEATS = set("NLRBAaJSVrFejnE/fQ?")
 
 
-def reference(path: Path) -> list[dict[str, int]]:
-    ann = wfdb.rdann(str(path), "q1c")
+def reference(path: Path, annotator: str = "q1c") -> list[dict[str, int]]:
+    ann = wfdb.rdann(str(path), annotator)
     beats: list[dict[str, int]] = []
     pending: int | None = None
     wave: str | None = None
@@ -101,7 +102,10 @@ def main() -> int:
     ap.add_argument("--per-record", choices=sorted(CSE_SD), help="per-record breakdown of this wave's errors")
     ap.add_argument("--no-withhold", action="store_true", help="score the boundaries the delineator withholds")
     ap.add_argument("--analyzer", action="store_true", help="score the analyzer's per-beat output (findings)")
+    ap.add_argument("--write-card", action="store_true", help="write the pooled figures to the model card")
     args = ap.parse_args()
+    if args.write_card and (args.records or args.half or args.no_withhold or not args.analyzer):
+        raise SystemExit("--write-card takes the analyzer's output on all records: use --analyzer alone")
     data = Path(args.data)
     all_records = sorted((data / "RECORDS").read_text().split())
     records = args.records or all_records
@@ -164,6 +168,8 @@ def main() -> int:
         )
     if args.per_record:
         _print_per_record(args.per_record, by_rec, all_records)
+    if args.write_card:
+        _write_card(errs, rec_sd, missed, withheld, len(records))
     if args.median_beat:
         print("median beat (one value per record: ours on the median beat - median of the marks)")
         for k in CSE_SD:
@@ -171,6 +177,41 @@ def main() -> int:
             if e.size:
                 print(f"{k:>8} {e.size:>5} records {e.mean():8.1f} {e.std():7.1f}")
     return 0
+
+
+def _write_card(
+    errs: dict[str, list[float]],
+    rec_sd: dict[str, list[float]],
+    missed: dict[str, int],
+    withheld: dict[str, int],
+    n_records: int,
+) -> None:
+    """The analyzer's boundaries against the annotator, per wave, into weights/card.json ("delineation")."""
+    from dualsign.analyzers.ecg.training.common import update_card
+
+    waves = {}
+    for k, tol in CSE_SD.items():
+        e = np.asarray(errs[k])
+        waves[k] = {
+            "n": int(e.size),
+            "missed": missed[k],
+            "withheld": withheld[k],
+            "mean_ms": round(float(e.mean()), 1),
+            "sd_ms": round(float(e.std()), 1),
+            "record_averaged_sd_ms": round(float(np.mean(rec_sd[k])), 1),
+            "cse_sd_tolerance_ms": tol,
+            "inside_tolerance": bool(e.std() <= tol),
+        }
+    update_card(
+        "delineation",
+        {
+            "reference": f"QT Database, annotator 1 (.q1c), {n_records} records, every marked beat",
+            "split": "development figures: the rules' settings were chosen on half of these records",
+            "statistic": "ours - cardiologist, pooled over beats (record_averaged_sd_ms: the per-record SD, averaged)",
+            "waves": waves,
+            "command": "python benchmarks/ecg_delineation_eval.py --analyzer --write-card",
+        },
+    )
 
 
 def _analyzer_beats(ecg: ECGRecord) -> tuple[np.ndarray, np.ndarray, Any, Any]:

@@ -87,7 +87,20 @@ def accuracy(card: dict[str, Any]) -> dict[str, Any]:
             "p_af_ece": None if "ece" not in cal else round(float(cal["ece"]), 4),
             "command": (card.get("rhythm_cnn") or rhythm).get("command"),
         }
+    out.update(delineation(card))
     return out
+
+
+def delineation(card: dict[str, Any] | None) -> dict[str, Any]:
+    """Wave-boundary figures against the QT Database cardiologists. The delineator is rule-based, so they hold
+    whether or not the learned weights verify; {} when card.json has none."""
+    if not card or "delineation" not in card:
+        return {}
+    section = dict(card["delineation"])
+    agreement = card.get("delineation_reference_agreement")
+    if agreement:
+        section["reference_agreement"] = agreement
+    return {"delineation": section}
 
 
 def training_data(card: dict[str, Any]) -> str:

@@ -32,6 +32,13 @@ def test_card_accuracy_is_copied_from_card_json() -> None:
     v = data["beats"]["loo_signal_records_without_paced_104"]["det"]["per_class"]["V"]
     assert acc["beats"]["loo_detected_beats_without_paced"]["V"]["se"] == pytest.approx(v["se"], abs=1e-4)
     assert acc["beats"]["loo_detected_beats_without_paced"]["V"]["n"] == v["n"]
+    # Wave boundaries: the measured SDs and whether each is inside its CSE tolerance, as the benchmark wrote them.
+    for wave, fig in data["delineation"]["waves"].items():
+        shown = acc["delineation"]["waves"][wave]
+        assert shown["sd_ms"] == fig["sd_ms"]
+        assert shown["inside_tolerance"] == (fig["sd_ms"] <= fig["cse_sd_tolerance_ms"])
+    agreement = data["delineation_reference_agreement"]["annotator2_minus_annotator1"]
+    assert acc["delineation"]["reference_agreement"]["annotator2_minus_annotator1"] == agreement
 
 
 @pytest.mark.parametrize("name", ["rhythm.onnx", "rhythm_cnn.onnx"])
@@ -45,6 +52,9 @@ def test_tampered_weights_fall_back_to_rules(tmp_path: Path, monkeypatch: pytest
     assert an.card.weights_sha256 == mc.combined_sha256({})
     assert re.fullmatch(r"[0-9a-f]{64}", an.card.weights_sha256)
     assert "rule-based" in an.card.training_data.lower()
+    # The delineator is rule-based: its figures stay on the card when the learned weights do not verify.
+    assert an.card.accuracy["delineation"] == mc.delineation(mc.load_card())["delineation"]
+    assert "rhythm" not in an.card.accuracy
 
 
 def test_other_rhythm_probability_makes_an_abnormal_statement() -> None:
