@@ -65,6 +65,7 @@ def create_app(rt: Runtime, *, start_worker: bool = True) -> FastAPI:
 
     @app.get("/api/health", tags=["monitoring"])
     def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "worker": rt.settings.worker}
+        embedded = rt.pdf_font is not None and rt.pdf_font.embedded
+        return {"status": "ok", "version": __version__, "worker": rt.settings.worker, "pdf_font_embedded": embedded}
 
     return app

@@ -9,6 +9,8 @@ from typing import Protocol
 from dualsign.billing.catalogue import Catalogue, load_catalogue
 from dualsign.db import Database
 from dualsign.exams.store import FileStore
+from dualsign.reports import pdf
+from dualsign.reports.fonts import PdfFont
 from dualsign.settings import Settings, get_settings
 from dualsign.signing.keys import KeyPair
 from dualsign.signing.service_key import load_or_create_service_key
@@ -28,6 +30,7 @@ class Runtime:
     service_key: KeyPair
     catalogue: Catalogue
     dispatcher: Dispatcher | None = None
+    pdf_font: PdfFont | None = None  # None: the reader-supplied CID font
 
     def start_worker(self, analyse_here: bool = True) -> Dispatcher | None:
         """The dispatcher this installation is configured for (in-process by default).
@@ -68,6 +71,7 @@ def build_runtime(settings: Settings) -> Runtime:
         store=FileStore(settings.store_dir),
         service_key=load_or_create_service_key(settings.keys_dir, _algorithm(settings)),
         catalogue=load_catalogue(settings.catalogue_path),
+        pdf_font=pdf.resolve_font(settings.pdf_font),
     )
 
 

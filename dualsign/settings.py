@@ -37,6 +37,8 @@ class Settings:
     analysis_lease_seconds: float = 120.0
     # Redis redelivers a task left unacknowledged by a dead worker after this long.
     broker_visibility_timeout: int = 3600
+    # Chinese font embedded in PDF reports: "" searches the usual places, a path names one, "cid" embeds none.
+    pdf_font: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -58,6 +60,7 @@ class Settings:
             port=int(_env("PORT", "8000")),
             analysis_lease_seconds=float(_env("ANALYSIS_LEASE_SECONDS", "120")),
             broker_visibility_timeout=int(_env("BROKER_VISIBILITY_TIMEOUT", "3600")),
+            pdf_font=_env("PDF_FONT", ""),
         )
 
 

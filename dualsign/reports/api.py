@@ -125,7 +125,8 @@ def report_pdf(exam_id: int, version: int, rt: RuntimeDep, principal: Physician,
         audit.record(session, principal.actor, "export", "report", report.id,
                      detail={"exam": exam.accession, "version": version, "format": "pdf", "lang": lang})
     data = pdf.render(content, status=report.status, version=report.version, content_sha256=report.content_sha256,
-                      reason=report.reason, signatures=lines, images=images, lang=lang)
+                      reason=report.reason, signatures=lines, images=images, lang=lang,
+                      font=rt.pdf_font)
     name = f"{content.get('exam', {}).get('accession', exam_id)}-v{version}-{lang}.pdf"
     return Response(data, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 

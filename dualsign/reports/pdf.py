@@ -1,7 +1,7 @@
 """A report version as PDF, in Chinese or English, with both halves of the dual signature and their check.
 
-Chinese text uses the Adobe-GB1 CID font STSong-Light, which PDF readers supply themselves (every reader
-used in Chinese hospitals has it), so the file needs no font shipped with dualsign."""
+Text is set in the font `fonts.resolve` found (a TrueType Chinese font, embedded as a subset), or in the
+reader-supplied CID font STSong-Light where none is installed."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-CJK_FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+from dualsign.reports import fonts
+
+LAYOUT_MARKS = "·●—"  # separators and bullets the layout below prints besides TEXT
 
 TEXT: dict[str, dict[str, Any]] = {
     "zh": {"title": "诊断报告", "status": "状态", "version": "版本", "patient": "患者", "sex": "性别",
@@ -64,8 +63,27 @@ class SignatureLine:
     problems: Sequence[str]
 
 
-def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=CJK_FONT, fontSize=10, leading=14)
+def resolve_font(setting: str) -> fonts.PdfFont:
+    """The report font for DUALSIGN_PDF_FONT; it must hold every character the templates print."""
+    return fonts.resolve(setting, _template_characters())
+
+
+def _template_characters() -> str:
+    chars: set[str] = set(LAYOUT_MARKS)
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            chars.update(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+
+    walk(TEXT)
+    return "".join(sorted(c for c in chars if ord(c) > 0x7F))
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=font, fontSize=10, leading=14)
     return {"body": base, "small": ParagraphStyle("small", parent=base, fontSize=8, leading=11),
             "h1": ParagraphStyle("h1", parent=base, fontSize=16, leading=22, spaceAfter=4),
             "h2": ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=8, spaceAfter=2),
@@ -77,13 +95,15 @@ def _measurements(m: dict[str, Any]) -> str:
 
 
 def render(content: dict[str, Any], *, status: str, version: int, content_sha256: str, reason: str | None,
-           signatures: Sequence[SignatureLine], images: Sequence[tuple[str, bytes]] = (), lang: str = "zh") -> bytes:
-    """PDF bytes of one report version."""
-    tx, st = TEXT[lang], _styles()
+           signatures: Sequence[SignatureLine], images: Sequence[tuple[str, bytes]] = (), lang: str = "zh",
+           font: fonts.PdfFont | None = None) -> bytes:
+    """PDF bytes of one report version, set in `font` (default: the reader-supplied CID font)."""
+    font = font or fonts.cid_font()
+    tx, st = TEXT[lang], _styles(font.name)
     exam, patient = content.get("exam", {}), content.get("patient", {})
 
     def p(text: object, style: str = "body") -> Paragraph:
-        return Paragraph(escape(str(text)), st[style])
+        return Paragraph(font.markup(escape(str(text))), st[style])
 
     story: list[Any] = [
         p(f"{exam.get('site_name', '')} · {tx['modalities'].get(exam.get('modality'), exam.get('modality'))} "
@@ -101,10 +121,10 @@ def render(content: dict[str, Any], *, status: str, version: int, content_sha256
         text = f.get("label", "")
         if measured := _measurements(f.get("measurements") or {}):
             text += f" ({measured})"
-        story.append(p(f"• {text}"))
+        story.append(p(f"● {text}"))
     if rejected := content.get("rejected_ai_findings"):
         story.append(p(tx["rejected"], "h2"))
-        story += [p(f"• {f.get('label', '')} — {f.get('reason', '')}", "small") for f in rejected]
+        story += [p(f"● {f.get('label', '')} — {f.get('reason', '')}", "small") for f in rejected]
     if images:
         story.append(p(tx["key_images"], "h2"))
         shown = [Image(io.BytesIO(data), width=55 * mm, height=55 * mm, kind="proportional") for _, data in images[:6]]
