@@ -12,6 +12,7 @@ from dualsign.analyzers import cli as analyze_cli
 from dualsign.audit import cli as audit_cli
 from dualsign.billing import cli as billing_cli
 from dualsign.gateway import cli as gateway_cli
+from dualsign.signing import cli as signing_cli
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cli.add_parser(sub)
     billing_cli.add_parser(sub)
     gateway_cli.add_parser(sub)
+    signing_cli.add_parser(sub)
     return parser
 
 

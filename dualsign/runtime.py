@@ -69,7 +69,8 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         db=Database(settings.database_url),
         store=FileStore(settings.store_dir),
-        service_key=load_or_create_service_key(settings.keys_dir, _algorithm(settings)),
+        service_key=load_or_create_service_key(settings.keys_dir, _algorithm(settings),
+                                               passphrase=settings.service_key_passphrase),
         catalogue=load_catalogue(settings.catalogue_path),
         pdf_font=pdf.resolve_font(settings.pdf_font),
     )

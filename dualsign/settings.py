@@ -39,6 +39,8 @@ class Settings:
     broker_visibility_timeout: int = 3600
     # Chinese font embedded in PDF reports: "" searches the usual places, a path names one, "cid" embeds none.
     pdf_font: str = ""
+    # Seals the service's private signing key at rest (see signing/service_key.py); kept out of repr.
+    service_key_passphrase: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,7 +63,24 @@ class Settings:
             analysis_lease_seconds=float(_env("ANALYSIS_LEASE_SECONDS", "120")),
             broker_visibility_timeout=int(_env("BROKER_VISIBILITY_TIMEOUT", "3600")),
             pdf_font=_env("PDF_FONT", ""),
+            service_key_passphrase=_passphrase(),
         )
+
+
+def _passphrase() -> str:
+    """DUALSIGN_SERVICE_KEY_PASSPHRASE_FILE (a secrets file, e.g. a systemd credential or container secret; its
+    last line break dropped) over DUALSIGN_SERVICE_KEY_PASSPHRASE; "" for none."""
+    name = _env("SERVICE_KEY_PASSPHRASE_FILE", "")
+    if not name:
+        return _env("SERVICE_KEY_PASSPHRASE", "")
+    try:
+        text = Path(name).read_text("utf-8")
+    except OSError as exc:
+        raise ValueError(f"DUALSIGN_SERVICE_KEY_PASSPHRASE_FILE={name}: cannot be read ({exc.strerror})") from None
+    passphrase = text.rstrip("\r\n")
+    if not passphrase:
+        raise ValueError(f"DUALSIGN_SERVICE_KEY_PASSPHRASE_FILE={name} is empty")
+    return passphrase
 
 
 _current: Settings | None = None
