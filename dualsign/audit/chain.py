@@ -8,6 +8,7 @@ audit_head row holds the last seq and hash, so a truncated tail shows as well.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,49 @@ def verify_chain(session: Session) -> list[ChainProblem]:
     elif head.hash != prev_hash:
         problems.append(ChainProblem(prev_seq, last_id, "last record does not match the chain head's hash"))
     return sorted(problems, key=lambda p: p.seq)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    seq: int
+    hash: str
+    at: str  # when it was taken (ISO 8601, UTC)
+
+    def to_json(self) -> str:
+        return canonical_json({"seq": self.seq, "hash": self.hash, "at": self.at})
+
+    @classmethod
+    def from_json(cls, text: str) -> Anchor:
+        """ValueError naming what is wrong with one anchor line."""
+        try:
+            data = json.loads(text)
+            seq, digest, at = data["seq"], data["hash"], data["at"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not an audit anchor ({exc})") from None
+        if not isinstance(seq, int) or seq < 1 or not isinstance(digest, str) or len(digest) != 64:
+            raise ValueError("not an audit anchor (seq must be a positive integer, hash 64 hex digits)")
+        return cls(seq, digest, str(at))
+
+
+def take_anchor(session: Session) -> Anchor | None:
+    """The chain head as an anchor; None for an empty trail."""
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    if head is None or head.seq < 1:
+        return None
+    return Anchor(int(head.seq), str(head.hash), _timestamp(dt.datetime.now(dt.UTC)))
+
+
+def check_anchors(session: Session, anchors: list[Anchor]) -> list[ChainProblem]:
+    """Each anchored record that is gone or whose hash differs from the anchor's."""
+    problems: list[ChainProblem] = []
+    for a in anchors:
+        row = session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.seq == a.seq)).one_or_none()
+        if row is None:
+            problems.append(ChainProblem(a.seq, None, f"anchored record missing (anchor taken {a.at})"))
+        elif row.hash != a.hash:
+            problems.append(ChainProblem(
+                a.seq, row.id, f"differs from the anchor taken {a.at}: the trail up to here was rewritten"))
+    return problems
 
 
 def count_events(session: Session) -> int:
