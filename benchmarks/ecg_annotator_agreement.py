@@ -4,7 +4,8 @@
 
 1. Two annotators. On the records that carry a second cardiologist's marks (`.q2c`; five of the 55 here), each
    beat marked by both (QRS peak marks within 100 ms) gives annotator 2 - annotator 1, pooled mean and SD per
-   boundary, beside ours - annotator 1 and ours - annotator 2 on the same beats (per-beat delineator with
+   boundary (and per record for the QRS onset), beside ours - annotator 1 and ours - annotator 2 on the same
+   beats (per-beat delineator with
    withholding, as `ecg_delineation_eval.py`). The SD between two cardiologists is the floor any delineator's
    SD against one of them can be expected to reach.
 2. Best lead per beat. Each lead delineated alone (`lead_ok` naming one lead); per marked beat the lead whose
@@ -53,6 +54,7 @@ def two_annotators(data: Path, records: list[str], write_card: bool) -> None:
     a2a1: dict[str, list[float]] = {w: [] for w in WAVES}
     us_a1: dict[str, list[float]] = {w: [] for w in WAVES}
     us_a2: dict[str, list[float]] = {w: [] for w in WAVES}
+    qrs_on_by_record: dict[str, list[float]] = {}
     for rec in pairs:
         ecg = read_ecg(data / rec)
         ms = 1000.0 / ecg.fs
@@ -70,6 +72,8 @@ def two_annotators(data: Path, records: list[str], write_card: bool) -> None:
                 if w not in b1 or w not in b2:
                     continue
                 a2a1[w].append((b2[w] - b1[w]) * ms)
+                if w == "qrs_on":
+                    qrs_on_by_record.setdefault(rec, []).append((b2[w] - b1[w]) * ms)
                 ours = _ours(bounds, det, ecg.fs, b1["qrs"], w)
                 if ours is not None:
                     us_a1[w].append((ours - b1[w]) * ms)
@@ -80,6 +84,9 @@ def two_annotators(data: Path, records: list[str], write_card: bool) -> None:
         print(_row("annotator 2 - annotator 1", a2a1[w], CSE_SD[w]))
         print(_row("ours - annotator 1 (same beats)", us_a1[w], CSE_SD[w]))
         print(_row("ours - annotator 2 (same beats)", us_a2[w], CSE_SD[w]))
+    print("qrs_on, annotator 2 - annotator 1, per record")
+    for rec, e in qrs_on_by_record.items():
+        print(_row(rec, e))
     if write_card:
         from dualsign.analyzers.ecg.training.common import update_card
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from dualsign.audit.models import AuditEvent, AuditHead
 from dualsign.signing.canonical import canonical_json, sha256_hex
 
 GENESIS_HASH = "0" * 64
+_SHA256_HEX = re.compile(r"\A[0-9a-f]{64}\Z")
 
 
 def _timestamp(at: dt.datetime) -> str:
@@ -171,7 +173,7 @@ class Anchor:
             seq, digest, at = data["seq"], data["hash"], data["at"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not an audit anchor ({exc})") from None
-        if not isinstance(seq, int) or seq < 1 or not isinstance(digest, str) or len(digest) != 64:
+        if not isinstance(seq, int) or seq < 1 or not isinstance(digest, str) or not _SHA256_HEX.match(digest):
             raise ValueError("not an audit anchor (seq must be a positive integer, hash 64 hex digits)")
         return cls(seq, digest, str(at))
 

@@ -34,9 +34,6 @@ SEARCH = (
 )
 
 
-_loaded: dict[str, PdfFont] = {}
-
-
 class FontError(ValueError):
     """A configured PDF font that cannot be used; the message says why."""
 
@@ -60,6 +57,9 @@ class PdfFont:
             else:
                 out.append(c)
         return "".join(out)
+
+
+_loaded: dict[str, PdfFont] = {}  # registered embedded fonts by name
 
 
 def cid_font() -> PdfFont:

@@ -118,10 +118,16 @@ def seal_service_keys(keys_dir: Path, passphrase: str) -> list[Path]:
     sealed: list[Path] = []
     for algorithm in ALGORITHMS:
         path = service_key_path(keys_dir, algorithm)
-        if not path.exists() or "private_key_sealed" in json.loads(path.read_text("utf-8")):
+        if not path.exists():
+            continue
+        try:
+            stored = json.loads(path.read_text("utf-8"))
+        except ValueError as exc:
+            raise ServiceKeyError(f"{path} is not a valid service key: {exc}") from None
+        if "private_key_sealed" in stored:
             continue
         pair = _read(path, "")
-        created_at = str(json.loads(path.read_text("utf-8")).get("created_at", utcnow().isoformat()))
+        created_at = str(stored.get("created_at") or utcnow().isoformat())
         tmp = _write_temp(path, _body(pair, passphrase, created_at))
         try:
             if _read(tmp, passphrase) != pair:

@@ -113,3 +113,6 @@ def test_unreadable_anchor_file_is_named(run: object, tmp_path: Path, capsys: py
     bad.write_text('{"seq": 1, "hash": "' + "a" * 64 + '", "at": "x"}\n{"seq": "one"}\n')
     assert run("audit", "verify", "--anchors", str(bad)) == 2  # type: ignore[operator]
     assert f"{bad} line 2: not an audit anchor" in capsys.readouterr().out
+    bad.write_text('{"seq": 1, "hash": "' + "z" * 64 + '", "at": "x"}\n')  # 64 characters, not hex
+    assert run("audit", "verify", "--anchors", str(bad)) == 2  # type: ignore[operator]
+    assert f"{bad} line 1: not an audit anchor" in capsys.readouterr().out

@@ -51,6 +51,9 @@ def test_unsafe_or_corrupt_key_file_is_refused(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('"private_key": "', '"private_key": "00'))
     with pytest.raises(ServiceKeyError, match="not a valid service key"):
         load_or_create_service_key(tmp_path, "Ed25519")
+    path.write_text("{ truncated")
+    with pytest.raises(ServiceKeyError, match="not a valid service key"):
+        seal_service_keys(tmp_path, "pw")
 
 
 def test_with_a_passphrase_the_key_is_stored_sealed(tmp_path: Path) -> None:
